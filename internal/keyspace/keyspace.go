@@ -1,0 +1,523 @@
+// Package keyspace is Ferry's data engine: Redis's numbered databases of
+// typed values, shared by every front end (memcached items are string values
+// in database 0 that carry client flags and a CAS unique). It owns expiry
+// (lazy on access plus an active sweep), memory accounting and eviction, and
+// reports key events to an Observer. It knows no wire format and imports
+// only clock and the standard library.
+//
+// Concurrency: keys are spread over shards by Redis Cluster hash slot; each
+// shard has one mutex. A command locks the shards of its keys through a Txn
+// (always in ascending shard order, so commands cannot deadlock), works on
+// entries, and unlocks.
+package keyspace
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ferry/internal/clock"
+)
+
+// Policy is what happens when a write would exceed the memory limit, named
+// as Redis's maxmemory-policy values.
+type Policy int32
+
+// The eviction policies.
+const (
+	NoEviction Policy = iota
+	AllKeysLRU
+	VolatileLRU
+	AllKeysRandom
+	VolatileRandom
+	VolatileTTL
+)
+
+var policyNames = [...]string{"noeviction", "allkeys-lru", "volatile-lru",
+	"allkeys-random", "volatile-random", "volatile-ttl"}
+
+// String returns the policy's maxmemory-policy name.
+func (p Policy) String() string {
+	if int(p) < len(policyNames) {
+		return policyNames[p]
+	}
+	return fmt.Sprintf("Policy(%d)", int(p))
+}
+
+// ParsePolicy parses a maxmemory-policy name.
+func ParsePolicy(s string) (Policy, error) {
+	for i, n := range policyNames {
+		if n == s {
+			return Policy(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown maxmemory-policy %q", s)
+}
+
+// EventKind names a key event the keyspace itself causes.
+type EventKind uint8
+
+// The key events reported to an Observer.
+const (
+	EventExpired EventKind = iota + 1 // removed because its TTL passed
+	EventEvicted                      // removed to stay under the memory limit
+)
+
+// Observer receives key events. It is called with the key's shard locked:
+// it must be quick and must not call back into the keyspace.
+type Observer interface {
+	KeyEvent(kind EventKind, db int, key []byte)
+}
+
+// Config sets up a Keyspace.
+type Config struct {
+	Databases int          // number of databases (Redis's "databases"); default 16
+	Shards    int          // lock stripes, a power of two up to 256; default 64
+	MaxMemory int64        // accounted byte limit; 0 = none
+	Policy    Policy       // what to do at the limit
+	Clock     clock.Clock  // default clock.Real
+	Observer  Observer     // may be nil
+	HZ        int          // active expiry sweeps per second; default 10
+}
+
+// Keyspace is the data engine. All methods are safe for concurrent use.
+type Keyspace struct {
+	clock     clock.Clock
+	start     time.Time
+	databases int
+	shards    []shard
+	mask      uint32
+	observer  Observer
+	hz        int
+
+	used   atomic.Int64
+	limit  atomic.Int64
+	policy atomic.Int32
+
+	evictMu sync.Mutex // serialises victim choice; eviction itself takes shard locks
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// New creates a keyspace and starts its active expiry sweep; Close stops it.
+func New(cfg Config) *Keyspace {
+	if cfg.Databases <= 0 {
+		cfg.Databases = 16
+	}
+	if cfg.Databases > 256 {
+		cfg.Databases = 256
+	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = 64
+	}
+	if cfg.Shards > 256 || cfg.Shards&(cfg.Shards-1) != 0 {
+		panic("keyspace: Shards must be a power of two up to 256")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.HZ <= 0 {
+		cfg.HZ = 10
+	}
+	ks := &Keyspace{
+		clock:     cfg.Clock,
+		start:     cfg.Clock.Now(),
+		databases: cfg.Databases,
+		shards:    make([]shard, cfg.Shards),
+		mask:      uint32(cfg.Shards - 1),
+		observer:  cfg.Observer,
+		hz:        cfg.HZ,
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	for i := range ks.shards {
+		ks.shards[i].init(cfg.Databases)
+	}
+	ks.limit.Store(cfg.MaxMemory)
+	ks.policy.Store(int32(cfg.Policy))
+	go ks.cron()
+	return ks
+}
+
+// Close stops background work. The keyspace stays readable.
+func (ks *Keyspace) Close() {
+	ks.stopOnce.Do(func() { close(ks.stop) })
+	<-ks.done
+}
+
+// Databases returns the number of databases.
+func (ks *Keyspace) Databases() int { return ks.databases }
+
+// Clock returns the keyspace's clock.
+func (ks *Keyspace) Clock() clock.Clock { return ks.clock }
+
+// SetMaxMemory changes the memory limit (0 = none).
+func (ks *Keyspace) SetMaxMemory(n int64) { ks.limit.Store(n) }
+
+// MaxMemory returns the memory limit (0 = none).
+func (ks *Keyspace) MaxMemory() int64 { return ks.limit.Load() }
+
+// SetPolicy changes the eviction policy.
+func (ks *Keyspace) SetPolicy(p Policy) { ks.policy.Store(int32(p)) }
+
+// Policy returns the eviction policy.
+func (ks *Keyspace) Policy() Policy { return Policy(ks.policy.Load()) }
+
+// Used returns the accounted memory of all entries.
+func (ks *Keyspace) Used() int64 { return ks.used.Load() }
+
+// Stats are the keyspace's counters since start.
+type Stats struct {
+	Hits, Misses, Expired, Evicted uint64
+}
+
+// Stats sums the shards' counters.
+func (ks *Keyspace) Stats() Stats {
+	var st Stats
+	for i := range ks.shards {
+		s := &ks.shards[i]
+		st.Hits += s.hits.Load()
+		st.Misses += s.misses.Load()
+		st.Expired += s.expired.Load()
+		st.Evicted += s.evicted.Load()
+	}
+	return st
+}
+
+// ResetStats zeroes the hit, miss, expiry and eviction counters.
+func (ks *Keyspace) ResetStats() {
+	for i := range ks.shards {
+		s := &ks.shards[i]
+		s.hits.Store(0)
+		s.misses.Store(0)
+		s.expired.Store(0)
+		s.evicted.Store(0)
+	}
+}
+
+// DBSize returns the number of keys in db, expired ones not yet swept
+// included (as Redis's DBSIZE).
+func (ks *Keyspace) DBSize(db int) int {
+	n := 0
+	for i := range ks.shards {
+		s := &ks.shards[i]
+		s.mu.Lock()
+		if d := s.dictFor(db, false); d != nil {
+			n += d.count
+		}
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// ExpiresCount returns the number of keys with a TTL in db.
+func (ks *Keyspace) ExpiresCount(db int) int {
+	n := 0
+	for i := range ks.shards {
+		s := &ks.shards[i]
+		s.mu.Lock()
+		if d := s.dictFor(db, false); d != nil {
+			id := d.id
+			for _, e := range s.heap {
+				if e.dict == id {
+					n++
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// shardIndex maps a key to its shard.
+func (ks *Keyspace) shardIndex(key []byte) int {
+	return Slot(key) & int(ks.mask)
+}
+
+func (ks *Keyspace) now() (unixMs, mono int64) {
+	t := ks.clock.Now()
+	return t.UnixMilli(), int64(t.Sub(ks.start))
+}
+
+// logicalDB maps a shard's physical dict id back to its logical database.
+func (s *shard) logicalDB(id uint8) int {
+	for db, p := range s.phys {
+		if p == id {
+			return db
+		}
+	}
+	return int(id)
+}
+
+// unlink removes e from all of s's structures and its memory from the
+// accounts. The caller reports the event, if any.
+func (ks *Keyspace) unlink(s *shard, e *Entry) {
+	d := s.dicts[e.dict]
+	d.remove(hashKey(e.Key()), e)
+	s.lruRemove(e)
+	if e.hidx >= 0 {
+		s.heapRemove(e)
+	}
+	sz := e.size()
+	s.used -= sz
+	ks.used.Add(-sz)
+}
+
+// expireEntry removes e because its TTL passed, reporting the event.
+func (ks *Keyspace) expireEntry(s *shard, e *Entry) {
+	ks.unlink(s, e)
+	s.expired.Add(1)
+	if ks.observer != nil {
+		ks.observer.KeyEvent(EventExpired, s.logicalDB(e.dict), e.Key())
+	}
+}
+
+// FlushDB removes every key of db.
+func (ks *Keyspace) FlushDB(db int) {
+	for i := range ks.shards {
+		s := &ks.shards[i]
+		s.mu.Lock()
+		if d := s.dictFor(db, false); d != nil && d.count > 0 {
+			var freed int64
+			d.each(func(e *Entry) bool {
+				s.lruRemove(e)
+				if e.hidx >= 0 {
+					s.heapRemove(e)
+				}
+				freed += e.size()
+				return true
+			})
+			s.dicts[d.id] = newDict(d.id)
+			s.used -= freed
+			ks.used.Add(-freed)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// FlushAll removes every key of every database.
+func (ks *Keyspace) FlushAll() {
+	for db := 0; db < ks.databases; db++ {
+		ks.FlushDB(db)
+	}
+}
+
+// SwapDB exchanges two databases atomically (Redis's SWAPDB).
+func (ks *Keyspace) SwapDB(a, b int) {
+	for i := range ks.shards {
+		ks.shards[i].mu.Lock()
+	}
+	for i := range ks.shards {
+		s := &ks.shards[i]
+		s.phys[a], s.phys[b] = s.phys[b], s.phys[a]
+	}
+	for i := range ks.shards {
+		ks.shards[i].mu.Unlock()
+	}
+}
+
+// cron runs the active expiry sweep and incremental rehashing HZ times a
+// second, each turn bounded so that no lock is held for long.
+func (ks *Keyspace) cron() {
+	defer close(ks.done)
+	tick := time.NewTicker(time.Second / time.Duration(ks.hz))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ks.stop:
+			return
+		case <-tick.C:
+		}
+		for more := true; more; {
+			more = false
+			for i := range ks.shards {
+				if ks.sweepShard(&ks.shards[i]) {
+					more = true
+				}
+			}
+			select {
+			case <-ks.stop:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// sweepBudget bounds the keys one shard expires per lock hold.
+const sweepBudget = 200
+
+// sweepShard expires due keys and advances rehashing in one shard. It
+// reports whether due keys remain.
+func (ks *Keyspace) sweepShard(s *shard) bool {
+	nowMs, _ := ks.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for len(s.heap) > 0 && s.heap[0].expire <= nowMs {
+		if n == sweepBudget {
+			return true
+		}
+		ks.expireEntry(s, s.heap[0])
+		n++
+	}
+	for _, d := range s.dicts {
+		if d != nil {
+			d.maintain(100)
+		}
+	}
+	return false
+}
+
+// Reserve makes room for need more bytes under the memory limit, evicting
+// by the policy. It returns ErrOOM when the policy forbids eviction or
+// nothing is left to evict, and ErrTooLarge when need alone exceeds the
+// limit. The caller must hold no shard lock.
+func (ks *Keyspace) Reserve(need int64) error {
+	limit := ks.limit.Load()
+	if limit <= 0 {
+		return nil
+	}
+	if need > limit {
+		return ErrTooLarge
+	}
+	for ks.used.Load()+need > limit {
+		if ks.Policy() == NoEviction {
+			return ErrOOM
+		}
+		if !ks.evictOne() {
+			return ErrOOM
+		}
+	}
+	return nil
+}
+
+// OverLimit reports whether accounted memory exceeds the limit.
+func (ks *Keyspace) OverLimit() bool {
+	limit := ks.limit.Load()
+	return limit > 0 && ks.used.Load() > limit
+}
+
+// evictOne removes one entry chosen by the policy and reports whether it
+// found one.
+func (ks *Keyspace) evictOne() bool {
+	ks.evictMu.Lock()
+	defer ks.evictMu.Unlock()
+	switch ks.Policy() {
+	case AllKeysLRU:
+		return ks.evictLRU()
+	case AllKeysRandom:
+		return ks.evictSampled(false, func(*Entry, int64) int64 { return 0 })
+	case VolatileRandom:
+		return ks.evictSampled(true, func(*Entry, int64) int64 { return 0 })
+	case VolatileLRU:
+		return ks.evictSampled(true, func(e *Entry, mono int64) int64 { return mono - e.atime })
+	case VolatileTTL:
+		return ks.evictSampled(true, func(e *Entry, _ int64) int64 { return math.MaxInt64 - e.expire })
+	}
+	return false
+}
+
+// evictLRU evicts the least recently used entry: every shard keeps exact
+// LRU order and publishes its tail's access time, so the oldest tail is the
+// globally least recently used entry (up to races with concurrent access).
+func (ks *Keyspace) evictLRU() bool {
+	for tries := 0; tries < 4; tries++ {
+		best, bestAt := -1, int64(math.MaxInt64)
+		for i := range ks.shards {
+			if at := ks.shards[i].tailAtime.Load(); at < bestAt {
+				best, bestAt = i, at
+			}
+		}
+		if best < 0 {
+			return false
+		}
+		s := &ks.shards[best]
+		s.mu.Lock()
+		if e := s.lru.prev; e != &s.lru {
+			ks.evict(s, e)
+			s.mu.Unlock()
+			return true
+		}
+		s.mu.Unlock()
+	}
+	return false
+}
+
+// evictionSamples is how many candidates sampling policies compare, as
+// Redis's maxmemory-samples.
+const evictionSamples = 5
+
+// evictSampled evicts the best of a few random candidates by score (higher
+// is evicted first), drawing from keys with a TTL only when volatile.
+func (ks *Keyspace) evictSampled(volatile bool, score func(*Entry, int64) int64) bool {
+	_, mono := ks.now()
+	n := len(ks.shards)
+	start := rand.IntN(n)
+	for i := 0; i < n; i++ {
+		s := &ks.shards[(start+i)%n]
+		s.mu.Lock()
+		var best *Entry
+		var bestScore int64
+		for k := 0; k < evictionSamples; k++ {
+			var e *Entry
+			if volatile {
+				if len(s.heap) > 0 {
+					e = s.heap[rand.IntN(len(s.heap))]
+				}
+			} else {
+				e = s.randomEntry()
+			}
+			if e == nil {
+				break
+			}
+			if sc := score(e, mono); best == nil || sc > bestScore {
+				best, bestScore = e, sc
+			}
+		}
+		if best != nil {
+			ks.evict(s, best)
+			s.mu.Unlock()
+			return true
+		}
+		s.mu.Unlock()
+	}
+	return false
+}
+
+// randomEntry picks a random entry of any database in s.
+func (s *shard) randomEntry() *Entry {
+	total := 0
+	for _, d := range s.dicts {
+		if d != nil {
+			total += d.count
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	r := rand.IntN(total)
+	for _, d := range s.dicts {
+		if d == nil {
+			continue
+		}
+		if r < d.count {
+			return d.randomEntry(rand.Uint64)
+		}
+		r -= d.count
+	}
+	return nil
+}
+
+func (ks *Keyspace) evict(s *shard, e *Entry) {
+	ks.unlink(s, e)
+	s.evicted.Add(1)
+	if ks.observer != nil {
+		ks.observer.KeyEvent(EventEvicted, s.logicalDB(e.dict), e.Key())
+	}
+}

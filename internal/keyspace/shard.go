@@ -1,0 +1,170 @@
+package keyspace
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// shard is one lock's worth of the keyspace: for every database, the keys
+// whose hash slot falls here, one LRU list across them, and one expiry heap.
+// Every field except the atomics is guarded by mu.
+type shard struct {
+	mu    sync.Mutex
+	dicts []*dict // by physical database id; nil until first use
+	phys  []uint8 // logical database → physical id (SWAPDB swaps these)
+
+	lru  Entry    // sentinel: lru.next is the most, lru.prev the least recently used
+	heap []*Entry // min-heap of entries with an expiry, by expire
+
+	used   int64  // accounted bytes of this shard's entries
+	casSeq uint64 // last CAS unique handed out here
+
+	// tailAtime publishes the least recently used entry's atime so that
+	// eviction can pick the globally oldest tail without taking every lock.
+	tailAtime atomic.Int64
+
+	hits, misses, expired, evicted atomic.Uint64
+
+	_ [64]byte // keep neighbouring shards' locks off this cache line
+}
+
+func (s *shard) init(databases int) {
+	s.dicts = make([]*dict, databases)
+	s.phys = make([]uint8, databases)
+	for i := range s.phys {
+		s.phys[i] = uint8(i)
+	}
+	s.lru.next, s.lru.prev = &s.lru, &s.lru
+	s.tailAtime.Store(math.MaxInt64)
+}
+
+// dictFor returns the dict of logical database db, creating it if create.
+func (s *shard) dictFor(db int, create bool) *dict {
+	id := s.phys[db]
+	d := s.dicts[id]
+	if d == nil && create {
+		d = newDict(id)
+		s.dicts[id] = d
+	}
+	return d
+}
+
+func (s *shard) nextCAS() uint64 {
+	s.casSeq++
+	return s.casSeq
+}
+
+// --- LRU list ---
+
+func (s *shard) lruPushFront(e *Entry) {
+	e.prev = &s.lru
+	e.next = s.lru.next
+	s.lru.next.prev = e
+	s.lru.next = e
+	if e.next == &s.lru {
+		s.publishTail()
+	}
+}
+
+func (s *shard) lruRemove(e *Entry) {
+	wasTail := s.lru.prev == e
+	e.prev.next = e.next
+	e.next.prev = e.prev
+	e.prev, e.next = nil, nil
+	if wasTail {
+		s.publishTail()
+	}
+}
+
+// lruBump moves e to the most recently used end.
+func (s *shard) lruBump(e *Entry) {
+	if s.lru.next == e {
+		return
+	}
+	s.lruRemove(e)
+	s.lruPushFront(e)
+}
+
+func (s *shard) publishTail() {
+	if t := s.lru.prev; t != &s.lru {
+		s.tailAtime.Store(t.atime)
+	} else {
+		s.tailAtime.Store(math.MaxInt64)
+	}
+}
+
+// --- expiry heap ---
+
+func (s *shard) heapLess(i, j int) bool { return s.heap[i].expire < s.heap[j].expire }
+
+func (s *shard) heapSwap(i, j int) {
+	h := s.heap
+	h[i], h[j] = h[j], h[i]
+	h[i].hidx = int32(i)
+	h[j].hidx = int32(j)
+}
+
+func (s *shard) heapUp(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !s.heapLess(i, p) {
+			break
+		}
+		s.heapSwap(i, p)
+		i = p
+	}
+}
+
+func (s *shard) heapDown(i int) {
+	n := len(s.heap)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && s.heapLess(r, l) {
+			m = r
+		}
+		if !s.heapLess(m, i) {
+			return
+		}
+		s.heapSwap(i, m)
+		i = m
+	}
+}
+
+// heapSet records e's (changed) expiry in the heap.
+func (s *shard) heapSet(e *Entry) {
+	switch {
+	case e.expire == 0 && e.hidx >= 0:
+		s.heapRemove(e)
+	case e.expire != 0 && e.hidx < 0:
+		e.hidx = int32(len(s.heap))
+		s.heap = append(s.heap, e)
+		s.heapUp(int(e.hidx))
+	case e.expire != 0:
+		i := int(e.hidx)
+		s.heapUp(i)
+		s.heapDown(int(e.hidx))
+	}
+}
+
+func (s *shard) heapRemove(e *Entry) {
+	i := int(e.hidx)
+	last := len(s.heap) - 1
+	if i != last {
+		s.heapSwap(i, last)
+	}
+	s.heap[last] = nil
+	s.heap = s.heap[:last]
+	e.hidx = -1
+	if i != last {
+		s.heapUp(i)
+		s.heapDown(i)
+	}
+	if cap(s.heap) > 64 && len(s.heap) < cap(s.heap)/4 {
+		s.heap = append([]*Entry(nil), s.heap...)
+	}
+}

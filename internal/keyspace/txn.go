@@ -1,0 +1,260 @@
+package keyspace
+
+// Txn is one command's locked view of a database: the shards of the keys it
+// named are locked from Lock until Unlock. Entries obtained through a Txn
+// are valid only until Unlock. A Txn is not safe for concurrent use; it is
+// meant to live on the caller's stack.
+type Txn struct {
+	ks     *Keyspace
+	db     int
+	nowMs  int64
+	mono   int64
+	locked [4]uint64 // bitmap of locked shards, taken in ascending order
+}
+
+// Lock returns a Txn on database db with key's shard locked.
+func (ks *Keyspace) Lock(db int, key []byte) Txn {
+	t := Txn{ks: ks, db: db}
+	i := ks.shardIndex(key)
+	t.locked[i>>6] |= 1 << (i & 63)
+	ks.shards[i].mu.Lock()
+	t.nowMs, t.mono = ks.now()
+	return t
+}
+
+// LockKeys returns a Txn on database db with the shards of all keys locked.
+func (ks *Keyspace) LockKeys(db int, keys [][]byte) Txn {
+	t := Txn{ks: ks, db: db}
+	for _, k := range keys {
+		i := ks.shardIndex(k)
+		t.locked[i>>6] |= 1 << (i & 63)
+	}
+	t.lockMarked()
+	return t
+}
+
+// LockAll returns a Txn on database db with every shard locked, for
+// commands that touch keys they cannot name in advance.
+func (ks *Keyspace) LockAll(db int) Txn {
+	t := Txn{ks: ks, db: db}
+	for i := range ks.shards {
+		t.locked[i>>6] |= 1 << (i & 63)
+	}
+	t.lockMarked()
+	return t
+}
+
+func (t *Txn) lockMarked() {
+	for i := range t.ks.shards {
+		if t.locked[i>>6]&(1<<(i&63)) != 0 {
+			t.ks.shards[i].mu.Lock()
+		}
+	}
+	t.nowMs, t.mono = t.ks.now()
+}
+
+// Unlock releases the Txn's shards.
+func (t *Txn) Unlock() {
+	for i := range t.ks.shards {
+		if t.locked[i>>6]&(1<<(i&63)) != 0 {
+			t.ks.shards[i].mu.Unlock()
+		}
+	}
+	t.locked = [4]uint64{}
+}
+
+// DB returns the Txn's logical database.
+func (t *Txn) DB() int { return t.db }
+
+// NowMs returns the Txn's notion of now, in Unix ms, fixed at Lock so that
+// one command sees one instant (as Redis does within a command).
+func (t *Txn) NowMs() int64 { return t.nowMs }
+
+func (t *Txn) shard(key []byte) *shard {
+	i := t.ks.shardIndex(key)
+	if t.locked[i>>6]&(1<<(i&63)) == 0 {
+		panic("keyspace: key's shard is not locked by this Txn")
+	}
+	return &t.ks.shards[i]
+}
+
+// find looks key up, expiring it lazily. It reports whether a value was
+// found but had expired.
+func (t *Txn) find(s *shard, key []byte) (e *Entry, expired bool) {
+	d := s.dictFor(t.db, false)
+	if d == nil {
+		return nil, false
+	}
+	e = d.find(hashKey(key), key)
+	if e != nil && e.expire != 0 && e.expire <= t.nowMs {
+		t.ks.expireEntry(s, e)
+		return nil, true
+	}
+	return e, false
+}
+
+// Lookup finds key for a read: it counts a hit or miss and marks the entry
+// as recently used. It returns nil for a missing or expired key.
+func (t *Txn) Lookup(key []byte) *Entry {
+	e, _ := t.LookupExpired(key)
+	return e
+}
+
+// LookupExpired is Lookup that also reports whether the key existed but had
+// expired (memcached's get_expired).
+func (t *Txn) LookupExpired(key []byte) (*Entry, bool) {
+	s := t.shard(key)
+	e, expired := t.find(s, key)
+	if e == nil {
+		s.misses.Add(1)
+		return nil, expired
+	}
+	s.hits.Add(1)
+	t.touch(s, e)
+	return e, false
+}
+
+// Peek finds key without counting or marking it used (lazy expiry still
+// applies). It returns nil for a missing or expired key.
+func (t *Txn) Peek(key []byte) *Entry {
+	e, _ := t.find(t.shard(key), key)
+	return e
+}
+
+// Touch marks e as recently used.
+func (t *Txn) Touch(e *Entry) { t.touch(t.shard(e.Key()), e) }
+
+func (t *Txn) touch(s *shard, e *Entry) {
+	e.atime = t.mono
+	s.lruBump(e)
+}
+
+// SetString stores a string value under key, replacing any value of any
+// type, with memcached client flags and an absolute expiry in Unix ms
+// (0 = persistent). It returns the entry, with a new CAS unique.
+func (t *Txn) SetString(key, val []byte, flags uint32, expireMs int64) *Entry {
+	s := t.shard(key)
+	d := s.dictFor(t.db, true)
+	h := hashKey(key)
+	e := d.find(h, key)
+	if e == nil {
+		e = &Entry{hidx: -1}
+		e.setString(key, val)
+		d.insert(h, e)
+		s.lruPushFront(e)
+		t.account(s, e, 0)
+	} else {
+		before := e.size()
+		if e.typ != TypeString {
+			e.data = nil
+			e.enc = 0
+		}
+		e.setString(key, val)
+		t.account(s, e, before)
+		s.lruBump(e)
+	}
+	e.atime = t.mono
+	e.flags = flags
+	e.cas = s.nextCAS()
+	if e.expire != expireMs {
+		e.expire = expireMs
+		s.heapSet(e)
+	}
+	return e
+}
+
+// SetValue replaces a string entry's value, keeping its flags and expiry,
+// and gives it a new CAS unique.
+func (t *Txn) SetValue(e *Entry, val []byte) {
+	s := t.shard(e.Key())
+	before := e.size()
+	e.setString(e.Key(), val)
+	t.account(s, e, before)
+	e.cas = s.nextCAS()
+}
+
+// SetFlags changes a string entry's memcached client flags.
+func (t *Txn) SetFlags(e *Entry, flags uint32) { e.flags = flags }
+
+// SetObject stores a non-string value under key, replacing any value, with
+// size its accounted bytes. The entry persists until given an expiry.
+func (t *Txn) SetObject(key []byte, typ Type, val any, size int64) *Entry {
+	s := t.shard(key)
+	d := s.dictFor(t.db, true)
+	h := hashKey(key)
+	e := d.find(h, key)
+	if e == nil {
+		e = &Entry{hidx: -1}
+		e.setObject(key, typ, val, size)
+		d.insert(h, e)
+		s.lruPushFront(e)
+		t.account(s, e, 0)
+	} else {
+		before := e.size()
+		e.setObject(key, typ, val, size)
+		e.flags = 0
+		t.account(s, e, before)
+		s.lruBump(e)
+		if e.expire != 0 {
+			e.expire = 0
+			s.heapSet(e)
+		}
+	}
+	e.atime = t.mono
+	e.cas = s.nextCAS()
+	return e
+}
+
+// Account records that a non-string entry's value now takes size bytes,
+// and marks it modified (new CAS unique).
+func (t *Txn) Account(e *Entry, size int64) {
+	s := t.shard(e.Key())
+	before := e.size()
+	(*object)(e.data).size = size
+	t.account(s, e, before)
+	e.cas = s.nextCAS()
+}
+
+// SetEncoding records an encoding hint for OBJECT ENCODING.
+func (t *Txn) SetEncoding(e *Entry, enc uint8) { e.enc = enc }
+
+func (t *Txn) account(s *shard, e *Entry, before int64) {
+	delta := e.size() - before
+	if delta != 0 {
+		s.used += delta
+		t.ks.used.Add(delta)
+	}
+}
+
+// SetExpire sets e's absolute expiry in Unix ms; 0 makes it persistent.
+func (t *Txn) SetExpire(e *Entry, expireMs int64) {
+	if e.expire == expireMs {
+		return
+	}
+	s := t.shard(e.Key())
+	e.expire = expireMs
+	s.heapSet(e)
+}
+
+// Bump gives e a new CAS unique, marking it modified.
+func (t *Txn) Bump(e *Entry) { e.cas = t.shard(e.Key()).nextCAS() }
+
+// Delete removes key and reports whether it existed (and had not expired).
+func (t *Txn) Delete(key []byte) bool {
+	s := t.shard(key)
+	e, _ := t.find(s, key)
+	if e == nil {
+		return false
+	}
+	t.ks.unlink(s, e)
+	return true
+}
+
+// DeleteEntry removes e.
+func (t *Txn) DeleteEntry(e *Entry) { t.ks.unlink(t.shard(e.Key()), e) }
+
+// Expired reports whether e's TTL has passed at the Txn's instant.
+func (t *Txn) Expired(e *Entry) bool { return e.expire != 0 && e.expire <= t.nowMs }
+
+// IdleMs returns how long ago e was last accessed, in ms.
+func (t *Txn) IdleMs(e *Entry) int64 { return (t.mono - e.atime) / 1e6 }
