@@ -74,13 +74,13 @@ type Observer interface {
 
 // Config sets up a Keyspace.
 type Config struct {
-	Databases int          // number of databases (Redis's "databases"); default 16
-	Shards    int          // lock stripes, a power of two up to 256; default 64
-	MaxMemory int64        // accounted byte limit; 0 = none
-	Policy    Policy       // what to do at the limit
-	Clock     clock.Clock  // default clock.Real
-	Observer  Observer     // may be nil
-	HZ        int          // active expiry sweeps per second; default 10
+	Databases int         // number of databases (Redis's "databases"); default 16
+	Shards    int         // lock stripes, a power of two up to 256; default 64
+	MaxMemory int64       // accounted byte limit; 0 = none
+	Policy    Policy      // what to do at the limit
+	Clock     clock.Clock // default clock.Real
+	Observer  Observer    // may be nil
+	HZ        int         // active expiry sweeps per second; default 10
 }
 
 // Keyspace is the data engine. All methods are safe for concurrent use.
