@@ -66,10 +66,11 @@ const (
 	EventEvicted                      // removed to stay under the memory limit
 )
 
-// Observer receives key events. It is called with the key's shard locked:
-// it must be quick and must not call back into the keyspace.
+// Observer receives key events. It is called with the entry's shard
+// locked, just before the entry is dropped: it must be quick, must not keep
+// e, and must not call back into the keyspace.
 type Observer interface {
-	KeyEvent(kind EventKind, db int, key []byte)
+	KeyEvent(kind EventKind, db int, e *Entry)
 }
 
 // Config sets up a Keyspace.
@@ -90,7 +91,7 @@ type Keyspace struct {
 	databases int
 	shards    []shard
 	mask      uint32
-	observer  Observer
+	observers atomic.Pointer[[]Observer]
 	hz        int
 
 	used   atomic.Int64
@@ -130,18 +131,43 @@ func New(cfg Config) *Keyspace {
 		databases: cfg.Databases,
 		shards:    make([]shard, cfg.Shards),
 		mask:      uint32(cfg.Shards - 1),
-		observer:  cfg.Observer,
 		hz:        cfg.HZ,
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
 	for i := range ks.shards {
-		ks.shards[i].init(cfg.Databases)
+		ks.shards[i].init(i, cfg.Shards, cfg.Databases)
 	}
 	ks.limit.Store(cfg.MaxMemory)
 	ks.policy.Store(int32(cfg.Policy))
 	go ks.cron()
 	return ks
+}
+
+// AddObserver registers o for key events from now on.
+func (ks *Keyspace) AddObserver(o Observer) {
+	for {
+		old := ks.observers.Load()
+		var next []Observer
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, o)
+		if ks.observers.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+func (ks *Keyspace) notify(kind EventKind, s *shard, e *Entry) {
+	obs := ks.observers.Load()
+	if obs == nil {
+		return
+	}
+	db := s.logicalDB(e.dict)
+	for _, o := range *obs {
+		o.KeyEvent(kind, db, e)
+	}
 }
 
 // Close stops background work. The keyspace stays readable.
@@ -272,9 +298,7 @@ func (ks *Keyspace) unlink(s *shard, e *Entry) {
 func (ks *Keyspace) expireEntry(s *shard, e *Entry) {
 	ks.unlink(s, e)
 	s.expired.Add(1)
-	if ks.observer != nil {
-		ks.observer.KeyEvent(EventExpired, s.logicalDB(e.dict), e.Key())
-	}
+	ks.notify(EventExpired, s, e)
 }
 
 // FlushDB removes every key of db.
@@ -517,7 +541,48 @@ func (s *shard) randomEntry() *Entry {
 func (ks *Keyspace) evict(s *shard, e *Entry) {
 	ks.unlink(s, e)
 	s.evicted.Add(1)
-	if ks.observer != nil {
-		ks.observer.KeyEvent(EventEvicted, s.logicalDB(e.dict), e.Key())
+	ks.notify(EventEvicted, s, e)
+}
+
+// ForEach calls fn for every live entry of db, one shard at a time with
+// that shard locked, until fn returns false. idleMs is the time since the
+// entry's last access. For admin commands: it costs O(keys).
+func (ks *Keyspace) ForEach(db int, fn func(e *Entry, idleMs int64) bool) {
+	for i := range ks.shards {
+		s := &ks.shards[i]
+		nowMs, mono := ks.now()
+		s.mu.Lock()
+		d := s.dictFor(db, false)
+		goOn := true
+		if d != nil {
+			d.each(func(e *Entry) bool {
+				if e.expire != 0 && e.expire <= nowMs {
+					return true
+				}
+				goOn = fn(e, (mono-e.atime)/1e6)
+				return goOn
+			})
+		}
+		s.mu.Unlock()
+		if !goOn {
+			return
+		}
 	}
+}
+
+// TableStats describes the hash tables: total buckets and whether any is
+// being resized.
+func (ks *Keyspace) TableStats() (buckets int64, rehashing bool) {
+	for i := range ks.shards {
+		s := &ks.shards[i]
+		s.mu.Lock()
+		for _, d := range s.dicts {
+			if d != nil {
+				buckets += d.bucketBytes() / 8
+				rehashing = rehashing || d.rehashing()
+			}
+		}
+		s.mu.Unlock()
+	}
+	return buckets, rehashing
 }

@@ -18,7 +18,9 @@ type shard struct {
 	heap []*Entry // min-heap of entries with an expiry, by expire
 
 	used   int64  // accounted bytes of this shard's entries
-	casSeq uint64 // last CAS unique handed out here
+	casSeq uint64 // CAS uniques handed out here so far
+	idx    uint64 // shard index
+	stride uint64 // number of shards
 
 	// tailAtime publishes the least recently used entry's atime so that
 	// eviction can pick the globally oldest tail without taking every lock.
@@ -29,7 +31,8 @@ type shard struct {
 	_ [64]byte // keep neighbouring shards' locks off this cache line
 }
 
-func (s *shard) init(databases int) {
+func (s *shard) init(idx, shards, databases int) {
+	s.idx, s.stride = uint64(idx), uint64(shards)
 	s.dicts = make([]*dict, databases)
 	s.phys = make([]uint8, databases)
 	for i := range s.phys {
@@ -50,9 +53,11 @@ func (s *shard) dictFor(db int, create bool) *dict {
 	return d
 }
 
+// nextCAS returns a CAS unique no other key has had: shards interleave
+// their sequences, so uniques are distinct across the whole keyspace.
 func (s *shard) nextCAS() uint64 {
 	s.casSeq++
-	return s.casSeq
+	return s.casSeq*s.stride + s.idx
 }
 
 // --- LRU list ---

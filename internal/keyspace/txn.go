@@ -155,6 +155,7 @@ func (t *Txn) SetString(key, val []byte, flags uint32, expireMs int64) *Entry {
 	}
 	e.atime = t.mono
 	e.flags = flags
+	e.enc = 0
 	e.cas = s.nextCAS()
 	if e.expire != expireMs {
 		e.expire = expireMs
@@ -170,6 +171,7 @@ func (t *Txn) SetValue(e *Entry, val []byte) {
 	before := e.size()
 	e.setString(e.Key(), val)
 	t.account(s, e, before)
+	e.enc = 0
 	e.cas = s.nextCAS()
 }
 
@@ -215,8 +217,28 @@ func (t *Txn) Account(e *Entry, size int64) {
 	e.cas = s.nextCAS()
 }
 
-// SetEncoding records an encoding hint for OBJECT ENCODING.
+// SetEncoding records an encoding hint for OBJECT ENCODING (non-string
+// values only; string entries use the same byte for marks).
 func (t *Txn) SetEncoding(e *Entry, enc uint8) { e.enc = enc }
+
+// Marks returns a string entry's front-end marks (memcached: fetched,
+// stale, win token sent). Any new value clears them.
+func (e *Entry) Marks() uint8 {
+	if e.typ != TypeString {
+		return 0
+	}
+	return e.enc
+}
+
+// SetMarks sets a string entry's front-end marks.
+func (t *Txn) SetMarks(e *Entry, m uint8) {
+	if e.typ == TypeString {
+		e.enc = m
+	}
+}
+
+// SetCAS gives e a CAS unique chosen by the client (memcached meta E flag).
+func (t *Txn) SetCAS(e *Entry, cas uint64) { e.cas = cas }
 
 func (t *Txn) account(s *shard, e *Entry, before int64) {
 	delta := e.size() - before

@@ -1,0 +1,369 @@
+// Package config holds Ferry's one configuration struct and the ways to
+// fill it: embedded defaults, then a file of "directive value" lines (the
+// redis.conf syntax), then FERRY_* environment variables, then command-line
+// flags; Validate checks the result. Every setting is a named directive, so
+// the same name works in all four places. It imports only the standard
+// library.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Config is the whole server configuration.
+type Config struct {
+	Bind string // default listen host for front ends given only a port
+	Dir  string // data directory
+	User string // drop root privileges to this user after binding
+
+	Memcached Memcached
+
+	MaxMemory int64  // bytes the keyspace may use; 0 = unlimited
+	Policy    string // maxmemory-policy
+	Databases int
+
+	LogLevel string // debug, info, warn, error
+}
+
+// Memcached configures the memcached front end.
+type Memcached struct {
+	Enabled           bool
+	Addr              string // host:port
+	UDPPort           int    // 0 = off
+	MaxConns          int
+	MaxItemSize       int
+	Threads           int
+	Verbosity         int
+	EvictionsDisabled bool
+	ShutdownEnabled   bool // memcached -A
+}
+
+// Default returns the embedded defaults: every front end on its standard
+// port on the loopback interface.
+func Default() Config {
+	return Config{
+		Bind:      "127.0.0.1",
+		Dir:       "./data",
+		Policy:    "noeviction",
+		Databases: 16,
+		LogLevel:  "info",
+		Memcached: Memcached{
+			Enabled:     true,
+			Addr:        "127.0.0.1:11211",
+			MaxConns:    1024,
+			MaxItemSize: 1 << 20,
+			Threads:     4,
+		},
+	}
+}
+
+// Directive is one named setting.
+type Directive struct {
+	Name  string
+	Usage string
+	Set   func(c *Config, v string) error
+	Get   func(c *Config) string
+}
+
+// directives lists every setting by name.
+var directives = []Directive{
+	{"bind", "default host for listeners", func(c *Config, v string) error {
+		c.Bind = v
+		return nil
+	}, func(c *Config) string { return c.Bind }},
+	{"dir", "data directory", func(c *Config, v string) error {
+		c.Dir = v
+		return nil
+	}, func(c *Config) string { return c.Dir }},
+	{"user", "user to run as (when started as root)", func(c *Config, v string) error {
+		c.User = v
+		return nil
+	}, func(c *Config) string { return c.User }},
+	{"maxmemory", "memory limit for data, e.g. 100mb (0 = none)", func(c *Config, v string) error {
+		n, err := ParseMemory(v)
+		c.MaxMemory = n
+		return err
+	}, func(c *Config) string { return strconv.FormatInt(c.MaxMemory, 10) }},
+	{"maxmemory-policy", "eviction policy at the limit", func(c *Config, v string) error {
+		c.Policy = strings.ToLower(v)
+		return nil
+	}, func(c *Config) string { return c.Policy }},
+	{"databases", "number of databases", intSetter(func(c *Config) *int { return &c.Databases }),
+		func(c *Config) string { return strconv.Itoa(c.Databases) }},
+	{"loglevel", "log level: debug, info, warn, error", func(c *Config, v string) error {
+		c.LogLevel = strings.ToLower(v)
+		return nil
+	}, func(c *Config) string { return c.LogLevel }},
+	{"memcached", "serve the memcached protocol (yes/no)", boolSetter(func(c *Config) *bool { return &c.Memcached.Enabled }),
+		func(c *Config) string { return yesNo(c.Memcached.Enabled) }},
+	{"memcached-addr", "memcached listen address host:port", func(c *Config, v string) error {
+		c.Memcached.Addr = v
+		return nil
+	}, func(c *Config) string { return c.Memcached.Addr }},
+	{"memcached-maxconns", "memcached connection limit", intSetter(func(c *Config) *int { return &c.Memcached.MaxConns }),
+		func(c *Config) string { return strconv.Itoa(c.Memcached.MaxConns) }},
+	{"memcached-max-item-size", "largest memcached value, e.g. 1m", func(c *Config, v string) error {
+		n, err := ParseMemory(v)
+		c.Memcached.MaxItemSize = int(n)
+		return err
+	}, func(c *Config) string { return strconv.Itoa(c.Memcached.MaxItemSize) }},
+	{"memcached-verbosity", "memcached verbose logging level (0-3)", intSetter(func(c *Config) *int { return &c.Memcached.Verbosity }),
+		func(c *Config) string { return strconv.Itoa(c.Memcached.Verbosity) }},
+	{"memcached-udp-port", "memcached UDP port (0 = off)", intSetter(func(c *Config) *int { return &c.Memcached.UDPPort }),
+		func(c *Config) string { return strconv.Itoa(c.Memcached.UDPPort) }},
+}
+
+// Directives returns every directive, sorted by name.
+func Directives() []Directive {
+	d := append([]Directive(nil), directives...)
+	sort.Slice(d, func(i, j int) bool { return d[i].Name < d[j].Name })
+	return d
+}
+
+func lookup(name string) (Directive, bool) {
+	name = strings.ToLower(name)
+	for _, d := range directives {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Directive{}, false
+}
+
+// Set assigns a directive by name.
+func (c *Config) Set(name, value string) error {
+	d, ok := lookup(name)
+	if !ok {
+		return fmt.Errorf("unknown directive %q", name)
+	}
+	if err := d.Set(c, value); err != nil {
+		return fmt.Errorf("%s: %w", d.Name, err)
+	}
+	return nil
+}
+
+// Get reads a directive by name.
+func (c *Config) Get(name string) (string, bool) {
+	d, ok := lookup(name)
+	if !ok {
+		return "", false
+	}
+	return d.Get(c), true
+}
+
+// Load reads "directive value" lines (redis.conf syntax: '#' comments,
+// double-quoted values) from r; name is used in error messages.
+func (c *Config) Load(r io.Reader, name string) error {
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		args, err := SplitArgs(line)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+		if len(args) < 2 {
+			return fmt.Errorf("%s:%d: %q needs a value", name, n, args[0])
+		}
+		if err := c.Set(args[0], strings.Join(args[1:], " ")); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+	}
+	return sc.Err()
+}
+
+// LoadFile reads a configuration file.
+func (c *Config) LoadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	return c.Load(f, path)
+}
+
+// LoadEnv applies FERRY_<DIRECTIVE> variables (upper case, '-' as '_').
+func (c *Config) LoadEnv(environ []string) error {
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(k, "FERRY_") {
+			continue
+		}
+		name := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(k, "FERRY_")), "_", "-")
+		if _, known := lookup(name); !known {
+			continue
+		}
+		if err := c.Set(name, v); err != nil {
+			return fmt.Errorf("environment %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// Validate checks the configuration as a whole.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Memcached.Enabled {
+		if _, _, err := net.SplitHostPort(c.Memcached.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("memcached-addr: %w", err))
+		}
+		if c.Memcached.MaxItemSize < 1024 || c.Memcached.MaxItemSize > 1<<30 {
+			errs = append(errs, errors.New("memcached-max-item-size: must be between 1k and 1g"))
+		}
+		if c.Memcached.MaxConns < 0 {
+			errs = append(errs, errors.New("memcached-maxconns: must not be negative"))
+		}
+	}
+	if c.Databases < 1 || c.Databases > 256 {
+		errs = append(errs, errors.New("databases: must be between 1 and 256"))
+	}
+	if c.MaxMemory < 0 {
+		errs = append(errs, errors.New("maxmemory: must not be negative"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("loglevel: unknown level %q", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// ParseMemory parses a byte size as redis.conf does: a number with an
+// optional unit (k/kb/m/mb/g/gb; "k" is 1000, "kb" 1024, and so on).
+func ParseMemory(s string) (int64, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	mul := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mul    int64
+	}{{"gb", 1 << 30}, {"mb", 1 << 20}, {"kb", 1 << 10}, {"g", 1e9}, {"m", 1e6}, {"k", 1e3}, {"b", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mul = strings.TrimSuffix(s, u.suffix), u.mul
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid memory size %q", s)
+	}
+	return n * mul, nil
+}
+
+// SplitArgs splits a line into arguments as redis.conf does: spaces
+// separate, double quotes group (with \n, \", \\ and \xHH escapes), single
+// quotes group literally.
+func SplitArgs(line string) ([]string, error) {
+	var args []string
+	i := 0
+	for {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		if i == len(line) {
+			return args, nil
+		}
+		var b strings.Builder
+		switch line[i] {
+		case '"':
+			i++
+			for {
+				if i == len(line) {
+					return nil, errors.New("unbalanced quotes")
+				}
+				ch := line[i]
+				if ch == '"' {
+					i++
+					break
+				}
+				if ch == '\\' && i+1 < len(line) {
+					i++
+					switch line[i] {
+					case 'n':
+						ch = '\n'
+					case 'r':
+						ch = '\r'
+					case 't':
+						ch = '\t'
+					case 'x':
+						if i+2 < len(line) {
+							if v, err := strconv.ParseUint(line[i+1:i+3], 16, 8); err == nil {
+								ch = byte(v)
+								i += 2
+								break
+							}
+						}
+						ch = 'x'
+					default:
+						ch = line[i]
+					}
+				}
+				b.WriteByte(ch)
+				i++
+			}
+		case '\'':
+			i++
+			for {
+				if i == len(line) {
+					return nil, errors.New("unbalanced quotes")
+				}
+				if line[i] == '\'' {
+					i++
+					break
+				}
+				b.WriteByte(line[i])
+				i++
+			}
+		default:
+			for i < len(line) && line[i] != ' ' && line[i] != '\t' {
+				b.WriteByte(line[i])
+				i++
+			}
+		}
+		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			return nil, errors.New("closing quote must be followed by a space")
+		}
+		args = append(args, b.String())
+	}
+}
+
+func intSetter(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func boolSetter(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "yes", "true", "on", "1":
+			*field(c) = true
+		case "no", "false", "off", "0":
+			*field(c) = false
+		default:
+			return fmt.Errorf("not yes/no: %q", v)
+		}
+		return nil
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

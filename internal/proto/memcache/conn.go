@@ -1,0 +1,183 @@
+package memcache
+
+import (
+	"strconv"
+
+	"ferry/internal/netsrv"
+)
+
+const (
+	readBufSize  = 16 << 10 // initial and idle read buffer
+	flushAt      = 1 << 20  // flush replies mid-batch beyond this
+	keepOutBytes = 64 << 10 // output buffer kept between batches
+)
+
+// conn is one client connection's state. Only its own goroutine uses it.
+type conn struct {
+	srv         *Server
+	nc          *netsrv.Conn
+	id          uint64
+	parser      *Parser
+	req         Request
+	in          []byte // unread input is in[r:w]
+	r, w        int
+	out         []byte
+	swallow     int // bytes of a rejected data block still to discard
+	counts      localCounts
+	classCounts classCounts
+	scratch     []byte // reusable buffer for append/prepend
+	meta        metaFlags
+	keyBuf      [MaxKeyLen + 3]byte // decoded base64 keys
+	closing     bool
+	noreply     bool // the current request suppresses its reply
+	verbose     bool // log this request's traffic (-vv)
+}
+
+// ServeConn serves one memcached connection (netsrv.Handler).
+func (s *Server) ServeConn(nc *netsrv.Conn) {
+	c := &conn{
+		srv:    s,
+		nc:     nc,
+		id:     nc.ID,
+		parser: NewParser(s.cfg.Limits),
+		in:     make([]byte, readBufSize),
+		out:    make([]byte, 0, 4096),
+	}
+	s.logf(2, "<%d new auto-negotiating client connection", c.id)
+	c.serve()
+	s.counts.fold(&c.counts)
+	s.classes.fold(&c.classCounts)
+	s.logf(2, "<%d connection closed.", c.id)
+}
+
+func (c *conn) serve() {
+	for {
+		c.process()
+		if !c.flush() || c.closing {
+			return
+		}
+		c.srv.counts.fold(&c.counts)
+		c.srv.classes.fold(&c.classCounts)
+		if !c.fill() {
+			return
+		}
+	}
+}
+
+// process handles every complete request in the input buffer.
+func (c *conn) process() {
+	for !c.closing {
+		if c.swallow > 0 {
+			n := min(c.swallow, c.w-c.r)
+			c.r += n
+			c.swallow -= n
+			if c.swallow > 0 {
+				return
+			}
+		}
+		if c.r == c.w {
+			return
+		}
+		st, n := c.parser.Parse(c.in[c.r:c.w], &c.req)
+		switch st {
+		case NeedMore:
+			c.ensureRoom(c.req.Need)
+			return
+		case Fail:
+			c.r += n
+			c.verbose = c.srv.verbosity.Load() >= 2
+			if c.verbose && c.req.Line != nil {
+				c.srv.logf(2, "<%d %s", c.id, c.req.Line)
+			}
+			c.noreply = false
+			c.reply(c.req.Err)
+			c.swallow = c.req.Swallow
+			c.closing = c.req.Close
+		case Ready:
+			c.r += n
+			c.counts[bytesRead] += uint64(n)
+			c.dispatch(&c.req)
+			c.swallow += c.req.Swallow
+		}
+		if len(c.out) >= flushAt && !c.flush() {
+			c.closing = true
+		}
+	}
+}
+
+// ensureRoom makes the buffer able to hold need bytes of unread input (or,
+// when need is 0, more than it holds now).
+func (c *conn) ensureRoom(need int) {
+	unread := c.w - c.r
+	if need == 0 {
+		need = unread + 1
+	}
+	if need <= len(c.in)-c.r {
+		return
+	}
+	if need <= len(c.in) && c.r > 0 {
+		copy(c.in, c.in[c.r:c.w])
+	} else {
+		size := max(2*len(c.in), need)
+		nb := make([]byte, size)
+		copy(nb, c.in[c.r:c.w])
+		c.in = nb
+	}
+	c.r, c.w = 0, unread
+}
+
+// fill reads more input, reporting false when the connection is done.
+func (c *conn) fill() bool {
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+		if len(c.in) > readBufSize {
+			c.in = make([]byte, readBufSize) // give back a big value's buffer
+		}
+	} else if c.w == len(c.in) {
+		c.ensureRoom(0)
+	}
+	n, _ := c.nc.Read(c.in[c.w:])
+	c.w += n
+	// With data in hand, process it; an error (EOF, reset, or the deadline
+	// Kill and server shutdown set) comes back on the next read.
+	return n > 0
+}
+
+// flush writes pending replies, reporting false if the client is gone.
+func (c *conn) flush() bool {
+	if len(c.out) == 0 {
+		return true
+	}
+	_, err := c.nc.Write(c.out)
+	c.counts[bytesWritten] += uint64(len(c.out))
+	if cap(c.out) > keepOutBytes {
+		c.out = make([]byte, 0, 4096)
+	} else {
+		c.out = c.out[:0]
+	}
+	return err == nil
+}
+
+// reply appends a line reply unless the request said noreply.
+func (c *conn) reply(line string) {
+	if c.noreply {
+		return
+	}
+	c.out = append(c.out, line...)
+	c.out = append(c.out, "\r\n"...)
+	if c.verbose {
+		c.srv.logf(2, ">%d %s", c.id, line)
+	}
+}
+
+// replyUint appends a number reply (incr/decr) unless noreply.
+func (c *conn) replyUint(v uint64) {
+	if c.noreply {
+		return
+	}
+	c.out = strconv.AppendUint(c.out, v, 10)
+	c.out = append(c.out, "\r\n"...)
+	if c.verbose {
+		c.srv.logf(2, ">%d %d", c.id, v)
+	}
+}

@@ -1,0 +1,564 @@
+package memcache
+
+import (
+	"strconv"
+	"time"
+
+	"ferry/internal/keyspace"
+)
+
+// dispatch runs one parsed request (memcached protocol.txt, "Commands").
+func (c *conn) dispatch(r *Request) {
+	c.noreply = false
+	c.verbose = c.srv.verbosity.Load() >= 2
+	if len(r.Tokens) == 0 {
+		c.reply(msgError)
+		return
+	}
+	if c.verbose {
+		c.srv.logf(2, "<%d %s", c.id, r.Line)
+	}
+	t := r.Tokens
+	switch string(t[0]) {
+	case "get":
+		c.retrieve(t[1:], false, false, 0)
+	case "gets":
+		c.retrieve(t[1:], true, false, 0)
+	case "gat", "gats":
+		c.gat(t)
+	case "set":
+		c.storeCmd(r, modeSet)
+	case "add":
+		c.storeCmd(r, modeAdd)
+	case "replace":
+		c.storeCmd(r, modeReplace)
+	case "append":
+		c.storeCmd(r, modeAppend)
+	case "prepend":
+		c.storeCmd(r, modePrepend)
+	case "cas":
+		c.storeCmd(r, modeCAS)
+	case "delete":
+		c.deleteCmd(t)
+	case "incr":
+		c.arith(t, true)
+	case "decr":
+		c.arith(t, false)
+	case "touch":
+		c.touchCmd(t)
+	case "mg":
+		c.metaGet(r)
+	case "ms":
+		c.metaSet(r)
+	case "md":
+		c.metaDelete(r)
+	case "ma":
+		c.metaArith(r)
+	case "mn":
+		c.counts[cmdMeta]++
+		c.out = append(c.out, "MN\r\n"...)
+	case "me":
+		c.metaDebug(r)
+	case "stats":
+		c.statsCmd(t)
+	case "flush_all":
+		c.flushAll(t)
+	case "version":
+		c.reply("VERSION " + CompatVersion)
+	case "verbosity":
+		c.verbosityCmd(t)
+	case "quit":
+		c.closing = true
+	case "shutdown":
+		if !c.srv.cfg.ShutdownEnabled || c.srv.cfg.Shutdown == nil {
+			c.reply("ERROR: shutdown not enabled")
+			return
+		}
+		c.closing = true
+		go c.srv.cfg.Shutdown()
+	case "cache_memlimit":
+		c.cacheMemlimit(t)
+	default:
+		c.reply(msgError)
+	}
+}
+
+// hasNoreply reports whether the request's last token is "noreply".
+func hasNoreply(t [][]byte) bool {
+	return len(t) > 1 && string(t[len(t)-1]) == "noreply"
+}
+
+// maxRelativeExptime: larger exptimes are absolute Unix times (memcached's
+// REALTIME_MAXDELTA, 30 days).
+const maxRelativeExptime = 60 * 60 * 24 * 30
+
+// expireAt turns a memcached exptime into an absolute time in Unix ms (0 =
+// never) and reports whether the item is already expired.
+func expireAt(exptime, nowMs int64) (at int64, expired bool) {
+	switch {
+	case exptime == 0:
+		return 0, false
+	case exptime < 0:
+		return 0, true
+	case exptime > maxRelativeExptime:
+		at = exptime * 1000
+		return at, at <= nowMs
+	default:
+		return nowMs + exptime*1000, false
+	}
+}
+
+// lookupItem finds a memcached item: a string value. Values of other Redis
+// types are not items and read as misses.
+func lookupItem(t *keyspace.Txn, key []byte) (*keyspace.Entry, bool) {
+	e, expired := t.LookupExpired(key)
+	if e != nil && e.Type() != keyspace.TypeString {
+		return nil, false
+	}
+	return e, expired
+}
+
+func peekItem(t *keyspace.Txn, key []byte) *keyspace.Entry {
+	e := t.Peek(key)
+	if e != nil && e.Type() != keyspace.TypeString {
+		return nil
+	}
+	return e
+}
+
+// retrieve answers get/gets (and gat/gats, with touch and its exptime).
+func (c *conn) retrieve(keys [][]byte, withCAS, touch bool, exptime int64) {
+	if len(keys) == 0 {
+		c.reply(msgError)
+		return
+	}
+	ks, db := c.srv.ks, c.srv.cfg.DB
+	for _, key := range keys {
+		if len(key) > MaxKeyLen {
+			c.reply(msgBadFormat)
+			return
+		}
+		t := ks.Lock(db, key)
+		e, expired := lookupItem(&t, key)
+		if touch {
+			c.counts[cmdTouch]++
+			if e != nil {
+				c.counts[touchHits]++
+				at, gone := expireAt(exptime, t.NowMs())
+				if gone {
+					t.DeleteEntry(e)
+					e = nil
+				} else {
+					t.SetExpire(e, at)
+				}
+			} else {
+				c.counts[touchMisses]++
+			}
+		}
+		c.counts[cmdGet]++
+		if e == nil {
+			t.Unlock()
+			c.counts[getMisses]++
+			if expired {
+				c.counts[getExpired]++
+			}
+			continue
+		}
+		c.counts[getHits]++
+		c.classCounts.add(entryClass(e), slabGetHits)
+		if touch && e != nil {
+			c.classCounts.add(entryClass(e), slabTouchHits)
+		}
+		t.SetMarks(e, e.Marks()|markFetched)
+		c.out = append(c.out, "VALUE "...)
+		c.out = append(c.out, key...)
+		c.out = append(c.out, ' ')
+		c.out = strconv.AppendUint(c.out, uint64(e.Flags()), 10)
+		c.out = append(c.out, ' ')
+		v := e.Value()
+		c.out = strconv.AppendUint(c.out, uint64(len(v)), 10)
+		if withCAS {
+			c.out = append(c.out, ' ')
+			c.out = strconv.AppendUint(c.out, e.CAS(), 10)
+		}
+		c.out = append(c.out, "\r\n"...)
+		c.out = append(c.out, v...)
+		t.Unlock()
+		c.out = append(c.out, "\r\n"...)
+		if c.verbose {
+			c.srv.logf(2, ">%d sending key %s", c.id, key)
+		}
+	}
+	c.reply("END")
+}
+
+// gat: "gat|gats <exptime> <key>*".
+func (c *conn) gat(t [][]byte) {
+	if len(t) < 3 {
+		c.reply(msgError)
+		return
+	}
+	exptime, ok := parseInt(t[1])
+	if !ok {
+		c.reply("CLIENT_ERROR invalid exptime argument")
+		return
+	}
+	c.retrieve(t[2:], string(t[0]) == "gats", true, exptime)
+}
+
+type storeMode uint8
+
+const (
+	modeSet storeMode = iota
+	modeAdd
+	modeReplace
+	modeAppend
+	modePrepend
+	modeCAS
+)
+
+// storeCmd runs set/add/replace/append/prepend/cas (protocol.txt "Storage
+// commands"). The parser has checked the line and read the data block.
+func (c *conn) storeCmd(r *Request, mode storeMode) {
+	c.noreply = r.NoReply
+	c.counts[cmdSet]++
+	ks, db := c.srv.ks, c.srv.cfg.DB
+	if r.TooLarge {
+		c.counts[storeTooLarge]++
+		c.failedSet(mode, r.Key)
+		c.reply(msgTooLarge)
+		return
+	}
+	if err := ks.Reserve(keyspace.ItemSize(len(r.Key), len(r.Data))); err != nil {
+		c.counts[storeNoMemory]++
+		c.srv.classes.outOfMemory[slabClass(itemSize(len(r.Key), len(r.Data)))].Add(1)
+		c.failedSet(mode, r.Key)
+		c.reply(msgNoMemory)
+		return
+	}
+	t := ks.Lock(db, r.Key)
+	reply := c.storeLocked(&t, r, mode)
+	t.Unlock()
+	c.reply(reply)
+}
+
+// failedSet applies memcached's rule that a set which cannot be stored
+// removes the old value, so readers never see stale data.
+func (c *conn) failedSet(mode storeMode, key []byte) {
+	if mode != modeSet {
+		return
+	}
+	t := c.srv.ks.Lock(c.srv.cfg.DB, key)
+	if peekItem(&t, key) != nil {
+		t.Delete(key)
+	}
+	t.Unlock()
+}
+
+func (c *conn) storeLocked(t *keyspace.Txn, r *Request, mode storeMode) string {
+	key := r.Key
+	var e *keyspace.Entry
+	if mode == modeAdd {
+		e = t.Peek(key) // any value, item or not, blocks an add
+	} else {
+		e = peekItem(t, key)
+	}
+	switch mode {
+	case modeAdd:
+		if e != nil {
+			t.Touch(e) // memcached promotes the item even when add fails
+			return msgNotStored
+		}
+	case modeReplace, modeAppend, modePrepend:
+		if e == nil {
+			return msgNotStored
+		}
+	case modeCAS:
+		if e == nil {
+			c.counts[casMisses]++
+			return msgNotFound
+		}
+		if e.CAS() != r.CAS {
+			c.counts[casBadval]++
+			c.classCounts.add(entryClass(e), slabCasBadval)
+			return msgExists
+		}
+		c.counts[casHits]++
+		c.classCounts.add(entryClass(e), slabCasHits)
+	}
+	c.counts[totalItems]++
+	c.classCounts.add(slabClass(itemSize(len(key), len(r.Data))), slabCmdSet)
+	if mode == modeAppend || mode == modePrepend {
+		old := e.Value()
+		buf := c.scratch[:0]
+		if mode == modeAppend {
+			buf = append(append(buf, old...), r.Data...)
+		} else {
+			buf = append(append(buf, r.Data...), old...)
+		}
+		t.SetValue(e, buf)
+		c.keepScratch(buf)
+		t.Touch(e)
+		return msgStored
+	}
+	at, expired := expireAt(r.Exptime, t.NowMs())
+	if expired {
+		// Stored already expired: the old value is gone, nothing readable.
+		if e != nil {
+			t.DeleteEntry(e)
+		}
+		return msgStored
+	}
+	t.SetString(key, r.Data, r.Flags, at)
+	return msgStored
+}
+
+// keepScratch keeps a grown scratch buffer for reuse unless it is huge.
+func (c *conn) keepScratch(b []byte) {
+	if cap(b) <= 64<<10 {
+		c.scratch = b[:0]
+	}
+}
+
+// deleteCmd: "delete <key> [0] [noreply]". memcached still accepts the old
+// time argument only when it is 0.
+func (c *conn) deleteCmd(t [][]byte) {
+	c.noreply = hasNoreply(t)
+	n := len(t)
+	if c.noreply {
+		n--
+	}
+	if n < 2 {
+		c.reply(msgError)
+		return
+	}
+	if n > 3 || (n == 3 && string(t[2]) != "0") {
+		c.reply("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]")
+		return
+	}
+	key := t[1]
+	if len(key) > MaxKeyLen {
+		c.reply(msgBadFormat)
+		return
+	}
+	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
+	e := peekItem(&tx, key)
+	found := e != nil
+	if found {
+		c.classCounts.add(entryClass(e), slabDeleteHits)
+		tx.DeleteEntry(e)
+	}
+	tx.Unlock()
+	if found {
+		c.counts[deleteHits]++
+		c.reply("DELETED")
+	} else {
+		c.counts[deleteMisses]++
+		c.reply(msgNotFound)
+	}
+}
+
+// arith: "incr|decr <key> <delta> [noreply]". Values are decimal unsigned
+// 64-bit numbers; incr wraps around, decr stops at 0.
+func (c *conn) arith(t [][]byte, incr bool) {
+	c.noreply = hasNoreply(t)
+	n := len(t)
+	if c.noreply {
+		n--
+	}
+	if n != 3 {
+		c.reply(msgError)
+		return
+	}
+	key := t[1]
+	if len(key) > MaxKeyLen {
+		c.reply(msgBadFormat)
+		return
+	}
+	delta, ok := parseUint(t[2])
+	if !ok {
+		c.reply("CLIENT_ERROR invalid numeric delta argument")
+		return
+	}
+	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
+	v, res := c.applyDelta(&tx, key, delta, incr)
+	tx.Unlock()
+	switch res {
+	case deltaMiss:
+		if incr {
+			c.counts[incrMisses]++
+		} else {
+			c.counts[decrMisses]++
+		}
+		c.reply(msgNotFound)
+	case deltaNonNumeric:
+		c.reply(msgNonNumeric)
+	default:
+		if incr {
+			c.counts[incrHits]++
+		} else {
+			c.counts[decrHits]++
+		}
+		c.replyUint(v)
+	}
+}
+
+type deltaResult uint8
+
+const (
+	deltaOK deltaResult = iota
+	deltaMiss
+	deltaNonNumeric
+)
+
+// applyDelta does incr/decr on key's item in a locked Txn.
+func (c *conn) applyDelta(t *keyspace.Txn, key []byte, delta uint64, incr bool) (uint64, deltaResult) {
+	e := peekItem(t, key)
+	if e == nil {
+		return 0, deltaMiss
+	}
+	cur, ok := parseCounter(e.Value())
+	if !ok {
+		return 0, deltaNonNumeric
+	}
+	if incr {
+		cur += delta // wraps at 2^64, as memcached
+	} else if delta > cur {
+		cur = 0
+	} else {
+		cur -= delta
+	}
+	var buf [20]byte
+	t.SetValue(e, strconv.AppendUint(buf[:0], cur, 10))
+	t.Touch(e)
+	if incr {
+		c.classCounts.add(entryClass(e), slabIncrHits)
+	} else {
+		c.classCounts.add(entryClass(e), slabDecrHits)
+	}
+	return cur, deltaOK
+}
+
+// parseCounter reads an item as memcached's strtoull does for incr/decr:
+// digits, optionally followed by spaces (older servers padded decr results).
+func parseCounter(v []byte) (uint64, bool) {
+	end := len(v)
+	for end > 0 && v[end-1] == ' ' {
+		end--
+	}
+	return parseUint(v[:end])
+}
+
+// touchCmd: "touch <key> <exptime> [noreply]".
+func (c *conn) touchCmd(t [][]byte) {
+	c.noreply = hasNoreply(t)
+	n := len(t)
+	if c.noreply {
+		n--
+	}
+	if n != 3 {
+		c.reply(msgError)
+		return
+	}
+	key := t[1]
+	if len(key) > MaxKeyLen {
+		c.reply(msgBadFormat)
+		return
+	}
+	exptime, ok := parseInt(t[2])
+	if !ok {
+		c.reply("CLIENT_ERROR invalid exptime argument")
+		return
+	}
+	c.counts[cmdTouch]++
+	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
+	e := peekItem(&tx, key)
+	if e != nil {
+		at, gone := expireAt(exptime, tx.NowMs())
+		if gone {
+			tx.DeleteEntry(e)
+		} else {
+			tx.SetExpire(e, at)
+			tx.Touch(e)
+		}
+	}
+	tx.Unlock()
+	if e == nil {
+		c.counts[touchMisses]++
+		c.reply(msgNotFound)
+		return
+	}
+	c.counts[touchHits]++
+	c.reply("TOUCHED")
+}
+
+// flushAll: "flush_all [delay] [noreply]".
+func (c *conn) flushAll(t [][]byte) {
+	c.noreply = hasNoreply(t)
+	n := len(t)
+	if c.noreply {
+		n--
+	}
+	if n > 2 {
+		c.reply(msgError)
+		return
+	}
+	var delay int64
+	if n == 2 {
+		d, ok := parseInt(t[1])
+		if !ok {
+			c.reply(msgBadFormat)
+			return
+		}
+		delay = d
+	}
+	c.counts[cmdFlush]++
+	var wait time.Duration
+	if delay > maxRelativeExptime {
+		wait = time.Unix(delay, 0).Sub(c.srv.ks.Clock().Now())
+	} else if delay > 0 {
+		wait = time.Duration(delay) * time.Second
+	}
+	c.srv.scheduleFlush(wait)
+	c.reply("OK")
+}
+
+// verbosityCmd: "verbosity <level> [noreply]".
+func (c *conn) verbosityCmd(t [][]byte) {
+	c.noreply = hasNoreply(t)
+	n := len(t)
+	if c.noreply {
+		n--
+	}
+	if n != 2 {
+		c.reply(msgError)
+		return
+	}
+	level, ok := parseUint(t[1])
+	if !ok {
+		c.reply(msgError)
+		return
+	}
+	c.srv.verbosity.Store(int32(min(level, 10)))
+	c.reply("OK")
+}
+
+// cacheMemlimit: "cache_memlimit <megabytes> [noreply]".
+func (c *conn) cacheMemlimit(t [][]byte) {
+	c.noreply = hasNoreply(t)
+	n := len(t)
+	if c.noreply {
+		n--
+	}
+	if n != 2 {
+		c.reply(msgError)
+		return
+	}
+	mb, ok := parseUint(t[1])
+	if !ok || mb > 1<<40 {
+		c.reply(msgBadFormat)
+		return
+	}
+	c.srv.ks.SetMaxMemory(int64(mb) << 20)
+	c.reply("OK")
+}

@@ -1,0 +1,203 @@
+// Package server is Ferry's composition root: it builds the engines and
+// front ends a Config asks for, binds their listeners, serves until its
+// context ends, and shuts down gracefully. Nothing imports it but cmd/.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"ferry/internal/config"
+	"ferry/internal/keyspace"
+	"ferry/internal/netsrv"
+	"ferry/internal/proto/memcache"
+)
+
+// Version is Ferry's own version.
+const Version = "0.1.0"
+
+// shutdownGrace bounds how long connections get to finish at shutdown.
+const shutdownGrace = 5 * time.Second
+
+// Server is a configured, bound Ferry instance.
+type Server struct {
+	cfg       config.Config
+	log       *slog.Logger
+	ks        *keyspace.Keyspace
+	memcached *memcache.Server
+	listeners []*netsrv.Server
+	addrs     map[string][]net.Addr
+	stop      chan struct{} // closed by Shutdown
+	stopOnce  sync.Once
+}
+
+// Shutdown asks Run to return, as SIGTERM does.
+func (s *Server) Shutdown() { s.stopOnce.Do(func() { close(s.stop) }) }
+
+// Options are the process-level things a Server needs besides its Config.
+type Options struct {
+	Logger     *slog.Logger
+	VerboseOut io.Writer // memcached -v output (default os.Stderr)
+}
+
+// New builds the engines and binds every enabled front end's listeners, so
+// that errors such as a port in use surface before Run.
+func New(cfg config.Config, opt Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if opt.VerboseOut == nil {
+		opt.VerboseOut = os.Stderr
+	}
+	policy, err := keyspace.ParsePolicy(cfg.Policy)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, addrs: map[string][]net.Addr{}, stop: make(chan struct{})}
+	s.ks = keyspace.New(keyspace.Config{
+		Databases: cfg.Databases,
+		MaxMemory: cfg.MaxMemory,
+		Policy:    policy,
+	})
+	if cfg.Memcached.Enabled {
+		if err := s.startMemcached(opt); err != nil {
+			s.closeAll()
+			return nil, err
+		}
+	}
+	if err := dropPrivileges(cfg.User); err != nil {
+		s.closeAll()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) startMemcached(opt Options) error {
+	mc := s.cfg.Memcached
+	host, port, _ := net.SplitHostPort(mc.Addr)
+	portNum, _ := strconv.Atoi(port)
+	s.memcached = memcache.New(s.ks, memcache.Config{
+		Limits: memcache.Limits{
+			MaxLine:     2048,
+			MaxKeysLine: max(1<<20, mc.MaxItemSize),
+			MaxItemSize: mc.MaxItemSize,
+		},
+		Verbosity:         mc.Verbosity,
+		Log:               opt.VerboseOut,
+		Threads:           mc.Threads,
+		MaxConns:          mc.MaxConns,
+		MaxBytes:          s.cfg.MaxMemory,
+		EvictionsDisabled: mc.EvictionsDisabled,
+		ShutdownEnabled:   mc.ShutdownEnabled,
+		Shutdown:          s.Shutdown,
+		TCPPort:           portNum,
+		UDPPort:           mc.UDPPort,
+		Interface:         host,
+		PID:               os.Getpid(),
+	})
+	var counters multiCounter
+	for _, h := range strings.Split(host, ",") {
+		ln, err := netsrv.Listen(netsrv.Config{
+			Name:     "memcached",
+			Addr:     net.JoinHostPort(h, port),
+			MaxConns: mc.MaxConns,
+			Reject:   s.memcached.Reject,
+			Logger:   s.log,
+		}, s.memcached)
+		if err != nil {
+			return err
+		}
+		s.listeners = append(s.listeners, ln)
+		s.addrs["memcached"] = append(s.addrs["memcached"], ln.Addr())
+		counters = append(counters, ln)
+	}
+	s.memcached.SetConnCounter(counters)
+	return nil
+}
+
+// multiCounter sums the connection counters of several listeners.
+type multiCounter []*netsrv.Server
+
+func (m multiCounter) Stats() netsrv.Stats {
+	var st netsrv.Stats
+	for _, l := range m {
+		x := l.Stats()
+		st.Current += x.Current
+		st.Total += x.Total
+		st.Rejected += x.Rejected
+	}
+	return st
+}
+
+// Addr returns the first bound address of a front end ("memcached"), or nil.
+func (s *Server) Addr(frontEnd string) net.Addr {
+	if a := s.addrs[frontEnd]; len(a) > 0 {
+		return a[0]
+	}
+	return nil
+}
+
+// Keyspace returns the data engine (for tests and embedding).
+func (s *Server) Keyspace() *keyspace.Keyspace { return s.ks }
+
+// Run serves until ctx is done, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, len(s.listeners))
+	var wg sync.WaitGroup
+	for _, ln := range s.listeners {
+		wg.Add(1)
+		go func(ln *netsrv.Server) {
+			defer wg.Done()
+			if err := ln.Serve(); err != nil {
+				errc <- err
+			}
+		}(ln)
+	}
+	for name, addrs := range s.addrs {
+		for _, a := range addrs {
+			s.log.Info("listening", "protocol", name, "addr", a.String())
+		}
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-s.stop:
+	case err = <-errc:
+		err = fmt.Errorf("listener failed: %w", err)
+	}
+	s.log.Info("shutting down")
+	s.closeAll()
+	wg.Wait()
+	return err
+}
+
+func (s *Server) closeAll() {
+	var wg sync.WaitGroup
+	for _, ln := range s.listeners {
+		wg.Add(1)
+		go func(ln *netsrv.Server) {
+			defer wg.Done()
+			if err := ln.Close(shutdownGrace); err != nil && !errors.Is(err, net.ErrClosed) {
+				s.log.Warn("closing listener", "err", err)
+			}
+		}(ln)
+	}
+	wg.Wait()
+	if s.memcached != nil {
+		s.memcached.Close()
+	}
+	s.ks.Close()
+}
