@@ -303,6 +303,10 @@ func (c *conn) metaGet(r *Request) {
 
 // metaSet: "ms <key> <datalen> <flags>*" + data (protocol.txt "Meta Set").
 func (c *conn) metaSet(r *Request) {
+	if !r.Storage {
+		c.reply(msgError)
+		return
+	}
 	c.counts[cmdMeta]++
 	c.counts[cmdSet]++
 	t := r.Tokens

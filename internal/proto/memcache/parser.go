@@ -42,7 +42,9 @@ type Request struct {
 	Swallow int      // bytes to discard after the consumed ones
 	Close   bool     // Fail: close the connection after replying
 
-	// Storage commands (set add replace append prepend cas ms):
+	// Storage commands (set add replace append prepend cas ms), when the
+	// line had the right shape (Storage is true):
+	Storage  bool
 	Key      []byte
 	Data     []byte // the data block, without CR LF
 	DataLen  int
@@ -134,6 +136,7 @@ func (p *Parser) Parse(buf []byte, r *Request) (Status, int) {
 // "ms <key> <datalen> <flag>*". It reports whether they are well formed.
 func (p *Parser) parseStorage(r *Request, dataTok int) bool {
 	t := r.Tokens
+	r.Storage = true
 	r.Key = t[1]
 	n, ok := parseInt(t[dataTok])
 	if !ok || n < 0 || n > 1<<31-3 {

@@ -220,6 +220,10 @@ const (
 // storeCmd runs set/add/replace/append/prepend/cas (protocol.txt "Storage
 // commands"). The parser has checked the line and read the data block.
 func (c *conn) storeCmd(r *Request, mode storeMode) {
+	if !r.Storage {
+		c.reply(msgError)
+		return
+	}
 	c.noreply = r.NoReply
 	c.counts[cmdSet]++
 	ks, db := c.srv.ks, c.srv.cfg.DB
