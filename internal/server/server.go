@@ -36,7 +36,8 @@ type Server struct {
 	memcached *memcache.Server
 	listeners []*netsrv.Server
 	addrs     map[string][]net.Addr
-	stop      chan struct{} // closed by Shutdown
+	packets   []net.PacketConn // UDP listeners (memcached -U)
+	stop      chan struct{}    // closed by Shutdown
 	stopOnce  sync.Once
 }
 
@@ -125,6 +126,16 @@ func (s *Server) startMemcached(opt Options) error {
 		counters = append(counters, ln)
 	}
 	s.memcached.SetConnCounter(counters)
+	if mc.UDPPort > 0 {
+		for _, h := range strings.Split(host, ",") {
+			pc, err := net.ListenPacket("udp", net.JoinHostPort(h, strconv.Itoa(mc.UDPPort)))
+			if err != nil {
+				return fmt.Errorf("memcached: listen udp: %w", err)
+			}
+			s.packets = append(s.packets, pc)
+			s.addrs["memcached-udp"] = append(s.addrs["memcached-udp"], pc.LocalAddr())
+		}
+	}
 	return nil
 }
 
@@ -140,6 +151,13 @@ func (m multiCounter) Stats() netsrv.Stats {
 		st.Rejected += x.Rejected
 	}
 	return st
+}
+
+// Each calls fn for every open connection of the listeners.
+func (m multiCounter) Each(fn func(*netsrv.Conn)) {
+	for _, l := range m {
+		l.Each(fn)
+	}
 }
 
 // Addr returns the first bound address of a front end ("memcached"), or nil.
@@ -165,6 +183,13 @@ func (s *Server) Run(ctx context.Context) error {
 				errc <- err
 			}
 		}(ln)
+	}
+	for _, pc := range s.packets {
+		wg.Add(1)
+		go func(pc net.PacketConn) {
+			defer wg.Done()
+			s.memcached.ServeUDP(pc)
+		}(pc)
 	}
 	for name, addrs := range s.addrs {
 		for _, a := range addrs {
@@ -196,6 +221,9 @@ func (s *Server) closeAll() {
 		}(ln)
 	}
 	wg.Wait()
+	for _, pc := range s.packets {
+		pc.Close()
+	}
 	if s.memcached != nil {
 		s.memcached.Close()
 	}

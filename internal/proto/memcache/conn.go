@@ -26,9 +26,10 @@ type conn struct {
 	counts      localCounts
 	classCounts classCounts
 	scratch     []byte // reusable buffer for append/prepend
-	meta        metaFlags
+	meta        metaArgs
 	keyBuf      [MaxKeyLen + 3]byte // decoded base64 keys
 	closing     bool
+	greeted     bool // -vv has logged the protocol choice
 	noreply     bool // the current request suppresses its reply
 	verbose     bool // log this request's traffic (-vv)
 }
@@ -89,17 +90,21 @@ func (c *conn) process() {
 			if c.verbose && c.req.Line != nil {
 				c.srv.logf(2, "<%d %s", c.id, c.req.Line)
 			}
-			c.noreply = false
+			c.noreply = c.req.NoReply // memcached's noreply drops errors too
 			c.reply(c.req.Err)
 			c.swallow = c.req.Swallow
 			c.closing = c.req.Close
 		case Ready:
+			if !c.greeted && c.nc != nil {
+				c.greeted = true
+				c.srv.logf(2, "%d: Client using the ascii protocol", c.id)
+			}
 			c.r += n
 			c.counts[bytesRead] += uint64(n)
 			c.dispatch(&c.req)
 			c.swallow += c.req.Swallow
 		}
-		if len(c.out) >= flushAt && !c.flush() {
+		if c.nc != nil && len(c.out) >= flushAt && !c.flush() {
 			c.closing = true
 		}
 	}
@@ -158,9 +163,13 @@ func (c *conn) flush() bool {
 	return err == nil
 }
 
-// reply appends a line reply unless the request said noreply.
+// reply appends a line reply unless the request said noreply (which in
+// memcached's text protocol drops error replies as well).
 func (c *conn) reply(line string) {
 	if c.noreply {
+		if c.verbose {
+			c.srv.logf(2, ">%d NOREPLY %s", c.id, line)
+		}
 		return
 	}
 	c.out = append(c.out, line...)

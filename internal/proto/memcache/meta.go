@@ -11,71 +11,116 @@ import (
 const (
 	markFetched   = 1 << 0 // read at least once (mg h, me fetch)
 	markStale     = 1 << 1 // invalidated by md I / ms I (mg X)
-	markTokenSent = 1 << 2 // a client has been told it won the recache (mg W/Z)
+	markTokenSent = 1 << 2 // a client has been told it won the recache (mg W, then Z)
 )
 
-// maxOpaque is the longest opaque token memcached echoes.
-const maxOpaque = 32
+const (
+	maxOpaque     = 32 // longest opaque token, the 'O' included
+	maxMetaFlags  = 17 // flags per meta command
+	maxMetaTokens = 3 + maxMetaFlags
+)
 
-// metaFlags are a meta request's parsed flags. Return flags are echoed in
-// request order, so the raw tokens are kept.
-type metaFlags struct {
-	seen   [128]bool
-	tok    [128][]byte // argument of flags that take one
-	order  []byte      // flag letters in request order
-	errMsg string
+// metaKnown are the flags every meta command accepts (a flag meaningless
+// to a command is ignored, as memcached does); metaWithArg take a token.
+// E (set CAS) and x (md: drop value) are from memcached releases after
+// 1.6.18.
+const (
+	metaKnown   = "bNTRlOPLkstcfvhuqFCMJDIEx"
+	metaWithArg = "NTROPLFCMJDE"
+)
+
+// metaArgs are a meta request's parsed flags and arguments. order keeps the
+// flags as sent, because return flags are echoed in request order.
+type metaArgs struct {
+	seen  [128]bool
+	tok   [128][]byte
+	order []byte
+
+	ttl, vivify, recache int64  // T, N, R
+	cas, newCAS          uint64 // C, E
+	flags                uint32 // F
+	mode                 byte   // M
+	initial, delta       uint64 // J, D
 }
 
-func (f *metaFlags) has(c byte) bool { return f.seen[c] }
+func (m *metaArgs) has(c byte) bool { return m.seen[c] }
 
-// num parses flag c's numeric token.
-func (f *metaFlags) num(c byte) (int64, bool) { return parseInt(f.tok[c]) }
+// parseMeta reads flag tokens into c.meta. It returns an error reply line,
+// or "" when the flags are well formed.
+func (c *conn) parseMeta(cmd string, toks [][]byte) (*metaArgs, string) {
+	m := &c.meta
+	*m = metaArgs{order: m.order[:0], delta: 1}
+	if len(toks) > maxMetaFlags {
+		if cmd == "mg" {
+			return m, "CLIENT_ERROR options flags are too long"
+		}
+		return m, "CLIENT_ERROR options flags too long"
+	}
+	msg := m.preparse(toks)
+	if msg != "" && (cmd == "md" || cmd == "ma") {
+		msg = "CLIENT_ERROR invalid or duplicate flag"
+	}
+	return m, msg
+}
 
-func (f *metaFlags) unum(c byte) (uint64, bool) { return parseUint(f.tok[c]) }
-
-// parseMetaFlags reads flag tokens. noArg and withArg list the flags the
-// command knows; P and L (proxy hints) are accepted and ignored by all.
-func (c *conn) parseMetaFlags(toks [][]byte, noArg, withArg string) *metaFlags {
-	f := &c.meta
-	*f = metaFlags{order: f.order[:0]}
+func (m *metaArgs) preparse(toks [][]byte) string {
 	for _, t := range toks {
 		fl := t[0]
-		if fl >= 128 {
-			f.errMsg = "CLIENT_ERROR invalid flag"
-			return f
+		if fl >= 128 || !contains(metaKnown, fl) {
+			return "CLIENT_ERROR invalid flag"
 		}
-		switch {
-		case fl == 'P' || fl == 'L':
-			continue
-		case indexByte(withArg, fl):
-			if len(t) < 2 {
-				f.errMsg = "CLIENT_ERROR bad token in command line format"
-				return f
+		if m.seen[fl] {
+			return "CLIENT_ERROR duplicate flag"
+		}
+		m.seen[fl] = true
+		m.order = append(m.order, fl)
+		if !contains(metaWithArg, fl) {
+			continue // memcached ignores what follows a flag without argument
+		}
+		arg := t[1:]
+		m.tok[fl] = arg
+		ok := true
+		switch fl {
+		case 'T':
+			m.ttl, ok = parseExptime(arg)
+		case 'N':
+			m.vivify, ok = parseExptime(arg)
+		case 'R':
+			m.recache, ok = parseExptime(arg)
+		case 'C':
+			m.cas, ok = parseUint(arg)
+		case 'E':
+			m.newCAS, ok = parseUint(arg)
+		case 'F':
+			if m.flags, ok = parseFlags(arg); !ok {
+				return msgBadFormat
 			}
-			f.tok[fl] = t[1:]
-		case indexByte(noArg, fl):
-			if len(t) != 1 {
-				f.errMsg = "CLIENT_ERROR invalid flag"
-				return f
+		case 'M':
+			if len(arg) != 1 {
+				return "CLIENT_ERROR incorrect length for M token"
 			}
-		default:
-			f.errMsg = "CLIENT_ERROR invalid flag"
-			return f
+			m.mode = arg[0]
+		case 'J':
+			if m.initial, ok = parseUint(arg); !ok {
+				return "CLIENT_ERROR invalid numeric initial value"
+			}
+		case 'D':
+			if m.delta, ok = parseUint(arg); !ok {
+				return "CLIENT_ERROR invalid numeric delta value"
+			}
+		case 'O':
+			if len(t) > maxOpaque {
+				return "CLIENT_ERROR opaque token too long"
+			}
 		}
-		if f.seen[fl] {
-			f.errMsg = "CLIENT_ERROR duplicate flag"
-			return f
+		if !ok {
+			return "CLIENT_ERROR bad token in command line format"
 		}
-		f.seen[fl] = true
-		f.order = append(f.order, fl)
 	}
-	if f.seen['O'] && len(f.tok['O']) > maxOpaque {
-		f.errMsg = "CLIENT_ERROR opaque token too long"
-	}
-	return f
+	return ""
 }
 
-func indexByte(s string, c byte) bool {
+func contains(s string, c byte) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] == c {
 			return true
@@ -84,100 +129,47 @@ func indexByte(s string, c byte) bool {
 	return false
 }
 
-// metaKey decodes the key (base64 with the b flag) and checks its length.
-func (c *conn) metaKey(raw []byte, f *metaFlags) ([]byte, string) {
-	key := raw
-	if f.has('b') {
-		n, err := base64.StdEncoding.Decode(c.keyBuf[:], raw)
-		if err != nil || len(raw) > base64.StdEncoding.EncodedLen(MaxKeyLen) {
-			return nil, "CLIENT_ERROR error decoding key"
-		}
-		key = c.keyBuf[:n]
-	}
-	if len(key) == 0 || len(key) > MaxKeyLen {
+// metaKey checks the key as sent and decodes it when the b flag asks.
+func (c *conn) metaKey(raw []byte, m *metaArgs) ([]byte, string) {
+	if len(raw) > MaxKeyLen {
 		return nil, msgBadFormat
 	}
-	return key, ""
+	if !m.has('b') {
+		return raw, ""
+	}
+	n, err := base64.StdEncoding.Decode(c.keyBuf[:], raw)
+	if err != nil || n == 0 {
+		return nil, "CLIENT_ERROR error decoding key"
+	}
+	return c.keyBuf[:n], ""
 }
 
-// metaResult collects what return flags may report.
-type metaResult struct {
-	e       *keyspace.Entry // nil after a miss or a delete
-	rawKey  []byte          // key as the client sent it
-	ttl     int64           // remaining seconds, -1 = none
-	hitPrev bool            // h: fetched before this request
-	idleSec int64           // l: seconds since last access before this request
-	win     bool
-	stale   bool
-	lost    bool // Z: another client won
-	size    int
-}
-
-// appendMetaFlags echoes the requested return flags in request order, then
-// W, X and Z.
-func (c *conn) appendMetaFlags(f *metaFlags, res *metaResult) {
-	for _, fl := range f.order {
-		switch fl {
-		case 'O':
-			c.out = append(c.out, " O"...)
-			c.out = append(c.out, f.tok['O']...)
-		case 'k':
-			c.out = append(c.out, " k"...)
-			c.out = append(c.out, res.rawKey...)
-		case 'b':
-			if f.has('k') {
-				c.out = append(c.out, " b"...)
-			}
-		case 'c':
-			if res.e != nil {
-				c.out = append(c.out, " c"...)
-				c.out = strconv.AppendUint(c.out, res.e.CAS(), 10)
-			}
-		case 'f':
-			if res.e != nil {
-				c.out = append(c.out, " f"...)
-				c.out = strconv.AppendUint(c.out, uint64(res.e.Flags()), 10)
-			}
-		case 's':
-			if res.e != nil {
-				c.out = append(c.out, " s"...)
-				c.out = strconv.AppendInt(c.out, int64(res.size), 10)
-			}
-		case 't':
-			if res.e != nil {
-				c.out = append(c.out, " t"...)
-				c.out = strconv.AppendInt(c.out, res.ttl, 10)
-			}
-		case 'h':
-			if res.e != nil {
-				c.out = append(c.out, " h"...)
-				c.out = append(c.out, "01"[boolInt(res.hitPrev)])
-			}
-		case 'l':
-			if res.e != nil {
-				c.out = append(c.out, " l"...)
-				c.out = strconv.AppendInt(c.out, res.idleSec, 10)
-			}
+// echoKeyOpaque appends the O and k return flags, in request order. They
+// are all that miss, not-found and exists replies carry.
+func (c *conn) echoFlag(m *metaArgs, fl byte, rawKey []byte) {
+	switch fl {
+	case 'O':
+		c.out = append(c.out, " O"...)
+		c.out = append(c.out, m.tok['O']...)
+	case 'k':
+		c.out = append(c.out, " k"...)
+		c.out = append(c.out, rawKey...)
+		if m.has('b') {
+			c.out = append(c.out, " b"...)
 		}
 	}
-	if res.win {
-		c.out = append(c.out, " W"...)
-	}
-	if res.stale {
-		c.out = append(c.out, " X"...)
-	}
-	if res.lost {
-		c.out = append(c.out, " Z"...)
-	}
 }
 
-// metaLine writes "<code><flags>\r\n".
-func (c *conn) metaLine(code string, f *metaFlags, res *metaResult) {
+// metaStatus writes "<code>" and the O/k echoes.
+func (c *conn) metaStatus(code string, m *metaArgs, rawKey []byte) {
 	c.out = append(c.out, code...)
-	c.appendMetaFlags(f, res)
+	for _, fl := range m.order {
+		c.echoFlag(m, fl, rawKey)
+	}
 	c.out = append(c.out, "\r\n"...)
 }
 
+// remainingTTL is what the t flag shows: whole seconds left, -1 for none.
 func remainingTTL(e *keyspace.Entry, nowMs int64) int64 {
 	if e.Expire() == 0 {
 		return -1
@@ -185,298 +177,281 @@ func remainingTTL(e *keyspace.Entry, nowMs int64) int64 {
 	return (e.Expire() - nowMs + 999) / 1000
 }
 
+// metaExpire turns a meta TTL into an absolute expiry; an already expired
+// TTL expires the item at this instant (the reply still describes it).
+func metaExpire(ttl, nowMs int64) int64 {
+	at, gone := expireAt(ttl, nowMs)
+	if gone {
+		return nowMs
+	}
+	return at
+}
+
 // metaGet: "mg <key> <flags>*" (protocol.txt "Meta Get").
 func (c *conn) metaGet(r *Request) {
-	c.counts[cmdMeta]++
 	t := r.Tokens
 	if len(t) < 2 {
 		c.reply(msgError)
 		return
 	}
-	f := c.parseMetaFlags(t[2:], "bcfhklqstuv", "ONRTE")
-	if f.errMsg != "" {
-		c.reply(f.errMsg)
-		return
+	c.counts[cmdMeta]++
+	m, msg := c.parseMeta("mg", t[2:])
+	if msg == "" {
+		_, msg = c.metaKey(t[1], m)
 	}
-	key, msg := c.metaKey(t[1], f)
 	if msg != "" {
 		c.reply(msg)
 		return
 	}
-	var ttlTok, vivify, recache int64
-	var ok bool
-	if f.has('T') {
-		if ttlTok, ok = f.num('T'); !ok {
-			c.reply("CLIENT_ERROR bad token in command line format")
-			return
-		}
-	}
-	if f.has('N') {
-		if vivify, ok = f.num('N'); !ok {
-			c.reply("CLIENT_ERROR bad token in command line format")
-			return
-		}
-	}
-	if f.has('R') {
-		if recache, ok = f.num('R'); !ok {
-			c.reply("CLIENT_ERROR bad token in command line format")
-			return
-		}
-	}
-	res := metaResult{rawKey: t[1]}
+	key, _ := c.metaKey(t[1], m)
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
 	defer tx.Unlock()
 	e := peekItem(&tx, key)
 	c.counts[cmdGet]++
-	if f.has('T') {
-		c.counts[cmdTouch]++
-	}
+	var won, lost, stale, hitBefore bool
+	var idleSec int64
 	if e == nil {
 		c.counts[getMisses]++
-		if f.has('T') {
+		if m.has('T') {
+			c.counts[cmdTouch]++
 			c.counts[touchMisses]++
 		}
-		if !f.has('N') {
-			if !f.has('q') {
-				c.out = append(c.out, "EN\r\n"...)
+		if !m.has('N') {
+			if !m.has('q') {
+				c.metaStatus("EN", m, t[1])
 			}
 			return
 		}
 		// Vivify: an empty placeholder whose creator wins the recache.
-		at, gone := expireAt(vivify, tx.NowMs())
-		if gone {
-			at = tx.NowMs() + 1
-		}
-		e = tx.SetString(key, nil, 0, at)
+		e = tx.SetString(key, nil, 0, metaExpire(m.vivify, tx.NowMs()))
 		tx.SetMarks(e, markTokenSent)
-		res.win = true
+		won = true
 	} else {
 		c.counts[getHits]++
 		c.classCounts.add(entryClass(e), slabGetHits)
 		marks := e.Marks()
-		res.hitPrev = marks&markFetched != 0
-		res.idleSec = tx.IdleMs(e) / 1000
-		if f.has('T') {
-			c.counts[touchHits]++
-			c.classCounts.add(entryClass(e), slabTouchHits)
-			at, gone := expireAt(ttlTok, tx.NowMs())
-			if gone {
-				at = tx.NowMs() // expires now; this reply still shows it
-			}
-			tx.SetExpire(e, at)
-		}
-		if !f.has('u') {
+		hitBefore = marks&markFetched != 0
+		idleSec = tx.IdleMs(e) / 1000
+		if !m.has('u') {
 			tx.Touch(e)
 			marks |= markFetched
 		}
 		switch {
 		case marks&markStale != 0:
-			res.stale = true
+			stale = true
 			if marks&markTokenSent == 0 {
-				res.win = true
+				won = true
 				marks |= markTokenSent
 			}
-		case f.has('R') && e.Expire() != 0 && remainingTTL(e, tx.NowMs()) < recache:
+		case m.has('R') && e.Expire() != 0 && remainingTTL(e, tx.NowMs()) < m.recache:
 			if marks&markTokenSent == 0 {
-				res.win = true
+				won = true
 				marks |= markTokenSent
 			}
 		}
-		res.lost = !res.win && marks&markTokenSent != 0
+		lost = !won && marks&markTokenSent != 0
 		tx.SetMarks(e, marks)
 	}
-	res.e = e
-	res.ttl = remainingTTL(e, tx.NowMs())
 	v := e.Value()
-	res.size = len(v)
-	if f.has('v') {
+	if m.has('v') {
 		c.out = append(c.out, "VA "...)
 		c.out = strconv.AppendInt(c.out, int64(len(v)), 10)
-		c.appendMetaFlags(f, &res)
-		c.out = append(c.out, "\r\n"...)
+	} else {
+		c.out = append(c.out, "HD"...)
+	}
+	for _, fl := range m.order {
+		switch fl {
+		case 's':
+			c.out = append(c.out, " s"...)
+			c.out = strconv.AppendInt(c.out, int64(len(v)), 10)
+		case 't':
+			c.out = append(c.out, " t"...)
+			c.out = strconv.AppendInt(c.out, remainingTTL(e, tx.NowMs()), 10)
+		case 'c':
+			c.out = append(c.out, " c"...)
+			c.out = strconv.AppendUint(c.out, e.CAS(), 10)
+		case 'f':
+			c.out = append(c.out, " f"...)
+			c.out = strconv.AppendUint(c.out, uint64(e.Flags()), 10)
+		case 'l':
+			c.out = append(c.out, " l"...)
+			c.out = strconv.AppendInt(c.out, idleSec, 10)
+		case 'h':
+			c.out = append(c.out, " h"...)
+			c.out = append(c.out, "01"[boolInt(hitBefore)])
+		case 'T':
+			// The touch happens in flag order, so a t before T shows the old TTL.
+			c.counts[cmdTouch]++
+			c.counts[touchHits]++
+			c.classCounts.add(entryClass(e), slabTouchHits)
+			tx.SetExpire(e, metaExpire(m.ttl, tx.NowMs()))
+		default:
+			c.echoFlag(m, fl, t[1])
+		}
+	}
+	if lost {
+		c.out = append(c.out, " Z"...)
+	}
+	if stale {
+		c.out = append(c.out, " X"...)
+	}
+	if won {
+		c.out = append(c.out, " W"...)
+	}
+	c.out = append(c.out, "\r\n"...)
+	if m.has('v') {
 		c.out = append(c.out, v...)
 		c.out = append(c.out, "\r\n"...)
-		return
 	}
-	c.metaLine("HD", f, &res)
 }
 
 // metaSet: "ms <key> <datalen> <flags>*" + data (protocol.txt "Meta Set").
+// The parser has read the data block, so every error here leaves the
+// stream in step, as memcached's swallowing does.
 func (c *conn) metaSet(r *Request) {
 	if !r.Storage {
 		c.reply(msgError)
 		return
 	}
-	c.counts[cmdMeta]++
-	c.counts[cmdSet]++
 	t := r.Tokens
-	f := c.parseMetaFlags(t[3:], "bcIkqs", "CEFMNOT")
-	if f.errMsg != "" {
-		c.reply(f.errMsg)
-		return
+	c.counts[cmdMeta]++
+	m, msg := c.parseMeta("ms", t[3:])
+	if msg == "" {
+		_, msg = c.metaKey(t[1], m)
 	}
-	key, msg := c.metaKey(t[1], f)
+	mode := modeSet
+	if msg == "" && m.has('M') {
+		switch m.mode {
+		case 'S':
+		case 'E':
+			mode = modeAdd
+		case 'A':
+			mode = modeAppend
+		case 'P':
+			mode = modePrepend
+		case 'R':
+			mode = modeReplace
+		default:
+			msg = "CLIENT_ERROR invalid mode for ms M token"
+		}
+	}
 	if msg != "" {
 		c.reply(msg)
 		return
 	}
-	mode := modeSet
-	if f.has('M') {
-		m := f.tok['M']
-		if len(m) != 1 {
-			c.reply("CLIENT_ERROR invalid mode for ms M token")
-			return
-		}
-		switch m[0] {
-		case 'E', 'e':
-			mode = modeAdd
-		case 'A', 'a':
-			mode = modeAppend
-		case 'P', 'p':
-			mode = modePrepend
-		case 'R', 'r':
-			mode = modeReplace
-		case 'S', 's':
-			mode = modeSet
-		default:
-			c.reply("CLIENT_ERROR invalid mode for ms M token")
-			return
-		}
-	}
-	var flags, cas, newCAS uint64
-	var exptime int64
-	ok := true
-	if f.has('F') {
-		flags, ok = f.unum('F')
-		ok = ok && flags <= 1<<32-1
-	}
-	if ok && f.has('T') {
-		exptime, ok = f.num('T')
-	}
-	if ok && f.has('C') {
-		cas, ok = f.unum('C')
-	}
-	if ok && f.has('E') {
-		newCAS, ok = f.unum('E')
-	}
-	if !ok {
-		c.reply("CLIENT_ERROR bad token in command line format")
-		return
-	}
-	res := metaResult{rawKey: t[1]}
+	key, _ := c.metaKey(t[1], m)
 	if r.TooLarge {
 		c.counts[storeTooLarge]++
 		c.failedSet(mode, key)
 		c.reply(msgTooLarge)
 		return
 	}
+	c.counts[cmdSet]++
 	if err := c.srv.ks.Reserve(keyspace.ItemSize(len(key), len(r.Data))); err != nil {
 		c.counts[storeNoMemory]++
+		c.srv.classes.outOfMemory[slabClass(itemSize(len(key), len(r.Data), m.flags))].Add(1)
 		c.failedSet(mode, key)
 		c.reply(msgNoMemory)
 		return
 	}
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
 	defer tx.Unlock()
+	e, code := c.metaStore(&tx, key, r.Data, m, mode)
+	if code == "HD" && m.has('q') {
+		return
+	}
+	c.out = append(c.out, code...)
+	for _, fl := range m.order {
+		if fl == 'c' {
+			c.out = append(c.out, " c"...)
+			if code == "HD" {
+				c.out = strconv.AppendUint(c.out, e.CAS(), 10)
+			} else {
+				c.out = append(c.out, '0')
+			}
+			continue
+		}
+		c.echoFlag(m, fl, t[1])
+	}
+	c.out = append(c.out, "\r\n"...)
+}
+
+// metaStore applies ms in a locked Txn and returns the entry and reply code.
+func (c *conn) metaStore(tx *keyspace.Txn, key, data []byte, m *metaArgs, mode storeMode) (*keyspace.Entry, string) {
 	var e *keyspace.Entry
 	if mode == modeAdd {
-		e = tx.Peek(key)
-	} else {
-		e = peekItem(&tx, key)
-	}
-	code := "HD"
-	stale := false
-	switch {
-	case f.has('C') && e == nil:
-		c.counts[casMisses]++
-		code = "NF"
-	case f.has('C') && e.CAS() != cas:
-		if f.has('I') && cas < e.CAS() {
-			stale = true // stored, but marked stale for readers
-			c.counts[casHits]++
-		} else {
-			c.counts[casBadval]++
-			code = "EX"
-		}
-	case mode == modeAdd && e != nil:
-		tx.Touch(e)
-		code = "NS"
-	case (mode == modeReplace || mode == modeAppend || mode == modePrepend) && e == nil:
-		code = "NS"
-	case f.has('C'):
-		c.counts[casHits]++
-	}
-	if code == "HD" {
-		c.counts[totalItems]++
-		if mode == modeAppend || mode == modePrepend {
-			buf := c.scratch[:0]
-			if mode == modeAppend {
-				buf = append(append(buf, e.Value()...), r.Data...)
-			} else {
-				buf = append(append(buf, r.Data...), e.Value()...)
-			}
-			tx.SetValue(e, buf)
-			c.keepScratch(buf)
+		e = tx.Peek(key) // any value, item or not, blocks an add
+		if e != nil {
 			tx.Touch(e)
-		} else {
-			at, gone := expireAt(exptime, tx.NowMs())
-			if gone {
-				at = tx.NowMs() // stored already expired: no reader sees it
-			}
-			e = tx.SetString(key, r.Data, uint32(flags), at)
+			return e, "NS"
 		}
-		if stale {
-			tx.SetMarks(e, markStale)
-		}
-		if f.has('E') {
-			tx.SetCAS(e, newCAS)
-		}
-		c.classCounts.add(entryClass(e), slabCmdSet)
-		res.e = e
-		res.size = len(e.Value())
-		res.ttl = remainingTTL(e, tx.NowMs())
-		if f.has('q') {
-			return
+	} else {
+		e = peekItem(tx, key)
+	}
+	stale := false
+	if m.has('C') && mode != modeAdd {
+		switch {
+		case e == nil:
+			c.counts[casMisses]++
+			return nil, "NF"
+		case e.CAS() == m.cas:
+			c.counts[casHits]++
+		case m.has('I') && m.cas < e.CAS():
+			// An older writer's value: stored, but readers see it stale.
+			c.counts[casHits]++
+			stale = true
+		default:
+			c.counts[casBadval]++
+			return e, "EX"
 		}
 	}
-	c.metaLine(code, f, &res)
+	if e == nil && (mode == modeReplace || mode == modeAppend || mode == modePrepend) {
+		return nil, "NS"
+	}
+	if mode == modeAppend || mode == modePrepend {
+		buf := c.scratch[:0]
+		if mode == modeAppend {
+			buf = append(append(buf, e.Value()...), data...)
+		} else {
+			buf = append(append(buf, data...), e.Value()...)
+		}
+		if itemSize(len(key), len(buf), e.Flags()) > c.srv.cfg.Limits.MaxItemSize {
+			return e, "NS"
+		}
+		tx.SetValue(e, buf)
+		c.keepScratch(buf)
+		tx.Touch(e)
+	} else {
+		e = tx.SetString(key, data, m.flags, metaExpire(m.ttl, tx.NowMs()))
+	}
+	if stale {
+		tx.SetMarks(e, markStale)
+	}
+	if m.has('E') {
+		tx.SetCAS(e, m.newCAS)
+	}
+	c.counts[totalItems]++
+	c.classCounts.add(entryClass(e), slabCmdSet)
+	return e, "HD"
 }
 
 // metaDelete: "md <key> <flags>*" (protocol.txt "Meta Delete").
 func (c *conn) metaDelete(r *Request) {
-	c.counts[cmdMeta]++
 	t := r.Tokens
 	if len(t) < 2 {
 		c.reply(msgError)
 		return
 	}
-	f := c.parseMetaFlags(t[2:], "bIkqx", "CEOT")
-	if f.errMsg != "" {
-		c.reply(f.errMsg)
-		return
+	c.counts[cmdMeta]++
+	m, msg := c.parseMeta("md", t[2:])
+	if msg == "" {
+		_, msg = c.metaKey(t[1], m)
 	}
-	key, msg := c.metaKey(t[1], f)
 	if msg != "" {
 		c.reply(msg)
 		return
 	}
-	var cas, newCAS uint64
-	var exptime int64
-	ok := true
-	if f.has('C') {
-		cas, ok = f.unum('C')
-	}
-	if ok && f.has('E') {
-		newCAS, ok = f.unum('E')
-	}
-	if ok && f.has('T') {
-		exptime, ok = f.num('T')
-	}
-	if !ok {
-		c.reply("CLIENT_ERROR bad token in command line format")
-		return
-	}
-	res := metaResult{rawKey: t[1]}
+	key, _ := c.metaKey(t[1], m)
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
 	defer tx.Unlock()
 	e := peekItem(&tx, key)
@@ -485,26 +460,23 @@ func (c *conn) metaDelete(r *Request) {
 	case e == nil:
 		c.counts[deleteMisses]++
 		code = "NF"
-	case f.has('C') && e.CAS() != cas:
+	case m.has('C') && e.CAS() != m.cas:
 		code = "EX"
-	case f.has('I'):
-		// Invalidate: keep the value for stale reads, bump the CAS.
+	case m.has('I'):
+		// Invalidate: keep the value for stale reads; the next reader wins
+		// the recache.
 		c.counts[deleteHits]++
 		c.classCounts.add(entryClass(e), slabDeleteHits)
 		tx.Bump(e)
 		tx.SetMarks(e, (e.Marks()|markStale)&^markTokenSent)
-		if f.has('T') {
-			at, gone := expireAt(exptime, tx.NowMs())
-			if gone {
-				at = tx.NowMs()
-			}
-			tx.SetExpire(e, at)
+		if m.has('T') {
+			tx.SetExpire(e, metaExpire(m.ttl, tx.NowMs()))
 		}
-		if f.has('E') {
-			tx.SetCAS(e, newCAS)
+		if m.has('E') {
+			tx.SetCAS(e, m.newCAS)
 		}
-	case f.has('x'):
-		// Remove the value but keep the item.
+	case m.has('x'):
+		// Drop the value but keep the item.
 		c.counts[deleteHits]++
 		c.classCounts.add(entryClass(e), slabDeleteHits)
 		tx.SetValue(e, nil)
@@ -514,99 +486,64 @@ func (c *conn) metaDelete(r *Request) {
 		c.classCounts.add(entryClass(e), slabDeleteHits)
 		tx.DeleteEntry(e)
 	}
-	if code == "HD" && f.has('q') {
+	if code == "HD" && m.has('q') {
 		return
 	}
-	c.metaLine(code, f, &res)
+	c.metaStatus(code, m, t[1])
 }
 
 // metaArith: "ma <key> <flags>*" (protocol.txt "Meta Arithmetic").
 func (c *conn) metaArith(r *Request) {
-	c.counts[cmdMeta]++
 	t := r.Tokens
 	if len(t) < 2 {
 		c.reply(msgError)
 		return
 	}
-	f := c.parseMetaFlags(t[2:], "bcktqv", "CEDJMNOT")
-	if f.errMsg != "" {
-		c.reply(f.errMsg)
-		return
+	c.counts[cmdMeta]++
+	m, msg := c.parseMeta("ma", t[2:])
+	if msg == "" {
+		_, msg = c.metaKey(t[1], m)
 	}
-	key, msg := c.metaKey(t[1], f)
+	incr := true
+	if msg == "" && m.has('M') {
+		switch m.mode {
+		case 'I', '+':
+		case 'D', '-':
+			incr = false
+		default:
+			msg = "CLIENT_ERROR invalid mode for ma M token"
+		}
+	}
 	if msg != "" {
 		c.reply(msg)
 		return
 	}
-	incr := true
-	if f.has('M') {
-		m := f.tok['M']
-		switch {
-		case len(m) == 1 && (m[0] == 'I' || m[0] == 'i' || m[0] == '+'):
-		case len(m) == 1 && (m[0] == 'D' || m[0] == 'd' || m[0] == '-'):
-			incr = false
-		default:
-			c.reply("CLIENT_ERROR invalid mode for ma M token")
-			return
-		}
-	}
-	delta, initial, cas, newCAS := uint64(1), uint64(0), uint64(0), uint64(0)
-	var vivify, exptime int64
-	ok := true
-	if f.has('D') {
-		delta, ok = f.unum('D')
-		if !ok {
-			c.reply("CLIENT_ERROR invalid numeric delta argument")
-			return
-		}
-	}
-	if f.has('J') {
-		initial, ok = f.unum('J')
-	}
-	if ok && f.has('N') {
-		vivify, ok = f.num('N')
-	}
-	if ok && f.has('T') {
-		exptime, ok = f.num('T')
-	}
-	if ok && f.has('C') {
-		cas, ok = f.unum('C')
-	}
-	if ok && f.has('E') {
-		newCAS, ok = f.unum('E')
-	}
-	if !ok {
-		c.reply("CLIENT_ERROR bad token in command line format")
-		return
-	}
-	res := metaResult{rawKey: t[1]}
+	key, _ := c.metaKey(t[1], m)
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
 	defer tx.Unlock()
 	e := peekItem(&tx, key)
 	var v uint64
+	created := false
 	switch {
-	case e == nil && f.has('N'):
-		at, gone := expireAt(vivify, tx.NowMs())
-		if gone {
-			at = tx.NowMs()
-		}
+	case e == nil && m.has('N'):
+		// Created with the initial value; the delta is not applied.
 		var buf [20]byte
-		e = tx.SetString(key, strconv.AppendUint(buf[:0], initial, 10), 0, at)
-		v = initial
+		e = tx.SetString(key, strconv.AppendUint(buf[:0], m.initial, 10), 0, metaExpire(m.vivify, tx.NowMs()))
+		v, created = m.initial, true
 	case e == nil:
 		if incr {
 			c.counts[incrMisses]++
 		} else {
 			c.counts[decrMisses]++
 		}
-		c.metaLine("NF", f, &res)
+		c.metaStatus("NF", m, t[1])
 		return
-	case f.has('C') && e.CAS() != cas:
-		c.metaLine("EX", f, &res)
+	case m.has('C') && e.CAS() != m.cas:
+		c.metaStatus("EX", m, t[1])
 		return
 	default:
 		var dr deltaResult
-		v, dr = c.applyDelta(&tx, key, delta, incr)
+		v, dr = c.applyDelta(&tx, key, m.delta, incr)
 		if dr == deltaNonNumeric {
 			c.reply(msgNonNumeric)
 			return
@@ -616,53 +553,66 @@ func (c *conn) metaArith(r *Request) {
 		} else {
 			c.counts[decrHits]++
 		}
-		if f.has('T') {
-			at, gone := expireAt(exptime, tx.NowMs())
-			if gone {
-				at = tx.NowMs()
-			}
-			tx.SetExpire(e, at)
+	}
+	if m.has('E') {
+		tx.SetCAS(e, m.newCAS)
+	}
+	if m.has('q') && !created {
+		if m.has('T') {
+			tx.SetExpire(e, metaExpire(m.ttl, tx.NowMs()))
 		}
+		return
 	}
-	if f.has('E') {
-		tx.SetCAS(e, newCAS)
-	}
-	res.e = e
-	res.ttl = remainingTTL(e, tx.NowMs())
-	if f.has('v') {
-		var buf [20]byte
-		num := strconv.AppendUint(buf[:0], v, 10)
+	var buf [20]byte
+	num := strconv.AppendUint(buf[:0], v, 10)
+	if m.has('v') {
 		c.out = append(c.out, "VA "...)
 		c.out = strconv.AppendInt(c.out, int64(len(num)), 10)
-		c.appendMetaFlags(f, &res)
-		c.out = append(c.out, "\r\n"...)
+	} else {
+		c.out = append(c.out, "HD"...)
+	}
+	for _, fl := range m.order {
+		switch fl {
+		case 'c':
+			c.out = append(c.out, " c"...)
+			c.out = strconv.AppendUint(c.out, e.CAS(), 10)
+		case 't':
+			c.out = append(c.out, " t"...)
+			c.out = strconv.AppendInt(c.out, remainingTTL(e, tx.NowMs()), 10)
+		case 'T':
+			tx.SetExpire(e, metaExpire(m.ttl, tx.NowMs()))
+		default:
+			c.echoFlag(m, fl, t[1])
+		}
+	}
+	c.out = append(c.out, "\r\n"...)
+	if m.has('v') {
 		c.out = append(c.out, num...)
 		c.out = append(c.out, "\r\n"...)
-		return
 	}
-	if f.has('q') {
-		return
-	}
-	c.metaLine("HD", f, &res)
 }
 
-// metaDebug: "me <key> [b]" (protocol.txt "Meta Debug").
+// metaDebug: "me <key> [b]" (protocol.txt "Meta Debug"). It neither bumps
+// the item nor marks it fetched.
 func (c *conn) metaDebug(r *Request) {
-	c.counts[cmdMeta]++
 	t := r.Tokens
 	if len(t) < 2 {
-		c.reply(msgError)
+		c.reply(msgBadFormat)
 		return
 	}
-	f := c.parseMetaFlags(t[2:], "b", "")
-	if f.errMsg != "" {
-		c.reply(f.errMsg)
+	c.counts[cmdMeta]++
+	key := t[1]
+	if len(key) > MaxKeyLen {
+		c.reply(msgBadFormat)
 		return
 	}
-	key, msg := c.metaKey(t[1], f)
-	if msg != "" {
-		c.reply(msg)
-		return
+	if len(t) > 2 && string(t[2]) == "b" {
+		n, err := base64.StdEncoding.Decode(c.keyBuf[:], key)
+		if err != nil || n == 0 {
+			c.reply(msgBadFormat)
+			return
+		}
+		key = c.keyBuf[:n]
 	}
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
 	defer tx.Unlock()
@@ -671,10 +621,15 @@ func (c *conn) metaDebug(r *Request) {
 		c.out = append(c.out, "EN\r\n"...)
 		return
 	}
+	// memcached prints exp as now - exptime: remaining seconds, negated.
+	exp := int64(-1)
+	if e.Expire() != 0 {
+		exp = -remainingTTL(e, tx.NowMs())
+	}
 	c.out = append(c.out, "ME "...)
 	c.out = append(c.out, t[1]...)
 	c.out = append(c.out, " exp="...)
-	c.out = strconv.AppendInt(c.out, remainingTTL(e, tx.NowMs()), 10)
+	c.out = strconv.AppendInt(c.out, exp, 10)
 	c.out = append(c.out, " la="...)
 	c.out = strconv.AppendInt(c.out, tx.IdleMs(e)/1000, 10)
 	c.out = append(c.out, " cas="...)
@@ -684,6 +639,6 @@ func (c *conn) metaDebug(r *Request) {
 	c.out = append(c.out, " cls="...)
 	c.out = strconv.AppendInt(c.out, int64(entryClass(e)), 10)
 	c.out = append(c.out, " size="...)
-	c.out = strconv.AppendInt(c.out, int64(itemSize(len(key), len(e.Value()))), 10)
+	c.out = strconv.AppendInt(c.out, int64(entrySize(e)), 10)
 	c.out = append(c.out, "\r\n"...)
 }

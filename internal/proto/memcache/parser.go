@@ -85,11 +85,9 @@ func (p *Parser) Parse(buf []byte, r *Request) (Status, int) {
 		r.Err, r.Close = "CLIENT_ERROR line too long", true
 		return Fail, len(buf)
 	}
+	// As memcached, the length limit applies while no newline has arrived;
+	// a complete line that fits the buffer is parsed whatever its length.
 	line := buf[:nl]
-	if len(line) > p.Limits.MaxLine && !(isRetrieval(line) && len(line) <= p.Limits.MaxKeysLine) {
-		r.Err, r.Close = "CLIENT_ERROR line too long", true
-		return Fail, nl + 1
-	}
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
@@ -111,7 +109,7 @@ func (p *Parser) Parse(buf []byte, r *Request) (Status, int) {
 		return Fail, used
 	}
 	n := r.DataLen
-	if n > p.Limits.MaxItemSize {
+	if itemSize(len(r.Key), n, r.Flags) > p.Limits.MaxItemSize {
 		// Ready, so the handler can apply memcached's side effects (a
 		// failed set removes the old value); the data block is discarded.
 		r.TooLarge = true
@@ -136,6 +134,7 @@ func (p *Parser) Parse(buf []byte, r *Request) (Status, int) {
 // "ms <key> <datalen> <flag>*". It reports whether they are well formed.
 func (p *Parser) parseStorage(r *Request, dataTok int) bool {
 	t := r.Tokens
+	r.NoReply = string(t[0]) != "ms" && string(t[len(t)-1]) == "noreply"
 	r.Storage = true
 	r.Key = t[1]
 	n, ok := parseInt(t[dataTok])
@@ -144,18 +143,19 @@ func (p *Parser) parseStorage(r *Request, dataTok int) bool {
 	}
 	r.DataLen = int(n)
 	if string(t[0]) == "ms" {
-		// Key rules (length, base64) depend on flags: the handler checks.
-		return true
+		// memcached rejects these before reading the data block; flag
+		// errors come after it (the handler reports them).
+		return len(r.Key) <= MaxKeyLen && len(t) <= maxMetaTokens
 	}
 	if len(r.Key) > MaxKeyLen {
 		return false
 	}
-	flags, ok1 := parseUint(t[2])
-	exp, ok2 := parseInt(t[3])
-	if !ok1 || !ok2 || flags > 1<<32-1 {
+	flags, ok1 := parseFlags(t[2])
+	exp, ok2 := parseExptime(t[3])
+	if !ok1 || !ok2 {
 		return false
 	}
-	r.Flags, r.Exptime = uint32(flags), exp
+	r.Flags, r.Exptime = flags, exp
 	rest := t[5:]
 	if string(t[0]) == "cas" {
 		cas, ok := parseUint(t[5])
@@ -215,8 +215,12 @@ func tokenize(dst [][]byte, line []byte) [][]byte {
 	return dst
 }
 
-// parseUint parses a decimal uint64 (digits only, no sign).
+// parseUint parses a decimal uint64 as memcached's strtoull-based parsing
+// accepts it: digits with an optional leading '+'.
 func parseUint(b []byte) (uint64, bool) {
+	if len(b) > 0 && b[0] == '+' {
+		b = b[1:]
+	}
 	if len(b) == 0 || len(b) > 20 {
 		return 0, false
 	}
@@ -234,11 +238,16 @@ func parseUint(b []byte) (uint64, bool) {
 	return n, true
 }
 
-// parseInt parses a decimal int64 with an optional leading '-'.
+// parseInt parses a decimal int64 with an optional sign.
 func parseInt(b []byte) (int64, bool) {
 	neg := len(b) > 0 && b[0] == '-'
 	if neg {
 		b = b[1:]
+	} else if len(b) > 0 && b[0] == '+' {
+		b = b[1:]
+	}
+	if len(b) > 0 && b[0] == '+' {
+		return 0, false
 	}
 	u, ok := parseUint(b)
 	if !ok || u > 1<<63 || (!neg && u == 1<<63) {
@@ -248,4 +257,17 @@ func parseInt(b []byte) (int64, bool) {
 		return -int64(u), true
 	}
 	return int64(u), true
+}
+
+// parseExptime parses an expiration time. memcached keeps the low 32 bits
+// as a signed number, so 2^32 means "never" and 2^31 "already expired".
+func parseExptime(b []byte) (int64, bool) {
+	n, ok := parseInt(b)
+	return int64(int32(n)), ok
+}
+
+// parseFlags parses client flags; memcached keeps the low 32 bits.
+func parseFlags(b []byte) (uint32, bool) {
+	n, ok := parseUint(b)
+	return uint32(n), ok
 }

@@ -40,9 +40,10 @@ type Config struct {
 	PID               int
 }
 
-// ConnCounter reports a listener's connection counters.
+// ConnCounter reports the memcached listeners' connections.
 type ConnCounter interface {
 	Stats() netsrv.Stats
+	Each(func(*netsrv.Conn))
 }
 
 // Server is the memcached front end. It implements netsrv.Handler.
@@ -53,6 +54,7 @@ type Server struct {
 	verbosity atomic.Int32
 	counts    sharedCounts
 	classes   classStats
+	detail    prefixStats
 	conns     atomic.Pointer[ConnCounter]
 	logMu     sync.Mutex
 
@@ -71,6 +73,11 @@ func New(ks *keyspace.Keyspace, cfg Config) *Server {
 	s := &Server{ks: ks, cfg: cfg, started: ks.Clock().Now()}
 	s.verbosity.Store(int32(cfg.Verbosity))
 	ks.AddObserver(s)
+	// memcached -vv lists its slab classes at startup; tools and people
+	// read them to see how item sizes map to classes.
+	for i, size := range slabClasses {
+		s.logf(2, "slab class %3d: chunk size %9d perslab %7d", i+1, size, slabPageSize/size)
+	}
 	return s
 }
 

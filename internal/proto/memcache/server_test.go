@@ -2,6 +2,7 @@ package memcache
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestConversations(t *testing.T) {
 		{"meta miss quiet", "mg x v\r\nmg x v q\r\nmn\r\n", L("EN", "MN")},
 		{"meta hit without value", "ms k 1\r\na\r\nmg k\r\nmg k q\r\n", L("HD", "HD", "HD")},
 		{"meta base64", "ms Zm9v 2 b\r\nhi\r\nmg foo v\r\nmg Zm9v b k v\r\nmg !! b v\r\n",
-			L("HD", "VA 2", "hi", "VA 2 b kZm9v", "hi", "CLIENT_ERROR error decoding key")},
+			L("HD", "VA 2", "hi", "VA 2 kZm9v b", "hi", "CLIENT_ERROR error decoding key")},
 		{"meta modes", "ms k 1 ME\r\na\r\nms k 1 ME\r\nb\r\nms k 1 MA\r\nc\r\nms k 1 MP\r\nd\r\nms j 1 MR\r\nx\r\nmg k v\r\n",
 			L("HD", "NS", "HD", "HD", "NS", "VA 3", "dac")},
 		{"meta bad mode", "ms k 1 MZ\r\na\r\n", L("CLIENT_ERROR invalid mode for ms M token")},
@@ -91,12 +92,61 @@ func TestConversations(t *testing.T) {
 			L("CLIENT_ERROR invalid flag", "CLIENT_ERROR bad token in command line format", "CLIENT_ERROR duplicate flag", "ERROR")},
 		{"meta vivify", "mg v N30 s t\r\nmg v N30 s t\r\n", L("HD s0 t30 W", "HD s0 t30 Z")},
 		{"meta invalidate", "ms k 1\r\na\r\nmd k I\r\nmg k v\r\nmg k v\r\nms k 1\r\nb\r\nmg k v\r\n",
-			L("HD", "HD", "VA 1 W X", "a", "VA 1 X Z", "a", "HD", "VA 1", "b")},
-		{"meta debug", "me k\r\nms k 1 T100\r\na\r\nme k\r\n", L("EN", "HD", "ME k exp=100 la=0 cas=%CAS% fetch=no cls=1 size=61")},
+			L("HD", "HD", "VA 1 X W", "a", "VA 1 Z X", "a", "HD", "VA 1", "b")},
+		{"meta debug", "me k\r\nms k 1 T100\r\na\r\nme k\r\n", L("EN", "HD", "ME k exp=-100 la=0 cas=%CAS% fetch=no cls=1 size=61")},
 		{"ms too large", "ms k 5000\r\n" + strings.Repeat("x", 5000) + "\r\nmn\r\n", L("SERVER_ERROR object too large for cache", "MN")},
 		{"set too large swallowed", "set k 0 0 5000\r\n" + strings.Repeat("x", 5000) + "\r\nget k\r\n",
 			L("SERVER_ERROR object too large for cache", "END")},
 		{"stats reset", "stats reset\r\n", L("RESET")},
+		// Rules observed on memcached 1.6.18 (see docs/dev/memcached.md).
+		{"noreply drops errors", "set x abc 0 1 noreply\r\nx\r\nincr n abc noreply\r\ndelete b x noreply\r\nmn\r\n", L("ERROR", "MN")},
+		{"noreply drops bad chunk", "set x 0 0 1 noreply\r\nxyz\r\nmn\r\n", L("ERROR", "MN")}, // the leftover CR LF is an empty command
+		{"extra storage token ignored", "set f 0 0 1 garbage\r\nx\r\n", L("STORED")},
+		{"storage format error keeps data", "set f -1 0 1\r\nx\r\n", L("CLIENT_ERROR bad command line format", "ERROR")},
+		{"flags wrap to 32 bits", "set f 4294967297 0 1\r\nx\r\nget f\r\n", L("STORED", "VALUE f 1 1", "x", "END")},
+		{"exptime wraps to int32", "set f 0 4294967296 1\r\nx\r\nget f\r\n", L("STORED", "VALUE f 0 1", "x", "END")},
+		{"gat without keys", "gat 0\r\ngat\r\n", L("END", "ERROR")},
+		{"multiget long key drops hits", "set a 0 0 1\r\n1\r\nget a " + strings.Repeat("x", 251) + "\r\n",
+			L("STORED", "CLIENT_ERROR bad command line format")},
+		{"delete forms", "delete k 0 noreply\r\ndelete k noreply\r\ndelete k 00\r\ndelete k 0 noreply x\r\n",
+			L("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]", "ERROR")},
+		{"incr extra token ignored", "set n 0 0 1\r\n5\r\nincr n 1 x\r\nincr n +2\r\n", L("STORED", "6", "8")},
+		{"incr leading zeros", "set n 0 0 5\r\n00001\r\nincr n 1\r\n", L("STORED", "2")},
+		{"flush_all forms", "flush_all 0\r\nflush_all abc\r\nflush_all 1 2\r\nflush_all 0 noreply\r\nflush_all 1 2 3\r\n",
+			L("OK", "CLIENT_ERROR invalid exptime argument", "OK", "ERROR")},
+		{"verbosity forms", "verbosity\r\nverbosity -1\r\nverbosity 1 2\r\nverbosity noreply\r\nmn\r\n",
+			L("ERROR", "CLIENT_ERROR bad command line format", "OK", "MN")},
+		{"cache_memlimit", "cache_memlimit 100\r\ncache_memlimit 2\r\ncache_memlimit x\r\ncache_memlimit 2000000000\r\n",
+			L("OK", "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m", "ERROR", "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes")},
+		{"command names are case-sensitive", "GET foo\r\n", L("ERROR")},
+		{"mg miss echoes", "mg missing v k O5\r\n", L("EN kmissing O5")},
+		{"mg t before T", "ms k 1\r\na\r\nmg k t T30\r\nmg k T40 t\r\n", L("HD", "HD t-1", "HD t40")},
+		{"ms c and codes", "ms a 1 c k O2\r\n1\r\nms a 1 ME c k O2\r\n1\r\nms zz 1 C5 c\r\n1\r\n",
+			L("HD c%CAS% ka O2", "NS c0 ka O2", "NF c0")},
+		{"ms mode is case-sensitive", "ms k 1 Ms\r\na\r\nms k 1 MSS\r\na\r\n",
+			L("CLIENT_ERROR invalid mode for ms M token", "CLIENT_ERROR incorrect length for M token")},
+		{"ms bad flags value", "ms k 1 Fabc\r\na\r\nms k 1 T\r\na\r\n",
+			L("CLIENT_ERROR bad command line format", "CLIENT_ERROR bad token in command line format")},
+		{"ms key too long keeps data", "ms " + strings.Repeat("k", 251) + " 1\r\na\r\n", L("CLIENT_ERROR bad command line format", "ERROR")},
+		{"md ma flag errors", "md d 0\r\nma a Dabc\r\nma a Mx\r\n",
+			L("CLIENT_ERROR invalid or duplicate flag", "CLIENT_ERROR invalid or duplicate flag", "CLIENT_ERROR invalid mode for ma M token")},
+		{"ma quiet", "ma n N0 J5 q\r\nma n q\r\nma n q v\r\nma zz q\r\nmg n v\r\n", L("HD", "NF", "VA 1", "7")},
+		{"ma flag order", "ma n N100 J1 t T200\r\nma n T300 t\r\n", L("HD t100", "HD t300")},
+		{"mg too many flags", "mg k" + strings.Repeat(" v", 18) + "\r\n", L("CLIENT_ERROR options flags are too long")},
+		{"me without key", "me\r\n", L("CLIENT_ERROR bad command line format")},
+		{"slabs admin", "slabs reassign 1 2\r\nslabs reassign 1 1\r\nslabs reassign 1 99\r\nslabs automove 1\r\nslabs automove 3\r\nslabs automove x\r\n",
+			L("OK", "SAME src and dst class are identical", "BADCLASS invalid src or dst class id", "OK", "ERROR", "CLIENT_ERROR bad command line format")},
+		{"lru admin", "lru tune 10 10 0.1 2.0\r\nlru tune 50 40 0.1 2\r\nlru mode flat\r\nlru bogus 1\r\n",
+			L("OK", "ERROR hot and warm pcts must not exceed 80", "OK", "ERROR")},
+		{"lru_crawler", "lru_crawler crawl all\r\nlru_crawler crawl 99\r\nlru_crawler sleep 2000000\r\nlru_crawler enable\r\n",
+			L("OK", "BADCLASS invalid class id", "CLIENT_ERROR sleep must be one second or less", "OK")},
+		{"metadump", "ms a:1 1 T0\r\nx\r\nlru_crawler metadump all\r\n",
+			"HD\r\nkey=a%3A1 exp=-1 la=1800000000 cas=%CAS% fetch=no cls=1 size=60\nEND\r\n"},
+		{"cachedump", "set a 0 0 1\r\nx\r\nstats cachedump 1 0\r\nstats cachedump 99 0\r\nstats cachedump\r\n",
+			L("STORED", "ITEM a [1 b; 0 s]", "END", "CLIENT_ERROR Illegal slab id", "CLIENT_ERROR bad command line")},
+		{"stats detail", "stats detail on\r\nset u:1 0 0 1\r\nx\r\nget u:1 u:2 nope\r\ndelete u:2\r\nstats detail dump\r\nstats detail\r\n",
+			L("OK", "STORED", "VALUE u:1 0 1", "x", "END", "NOT_FOUND", "PREFIX u get 2 hit 1 set 1 del 1", "END",
+				"CLIENT_ERROR usage: stats detail on|off|dump")},
 		{"stats unknown", "stats bogus\r\n", L("ERROR")},
 		{"shutdown disabled", "shutdown\r\n", L("ERROR: shutdown not enabled")},
 	}
@@ -205,6 +255,54 @@ func TestMaxConnections(t *testing.T) {
 	c2 := testutil.Dial(t, ts.addr)
 	c2.Expect("ERROR Too many open connections\r\n")
 	c2.ExpectClosed()
+}
+
+func TestUDP(t *testing.T) {
+	ts := startServer(t, Config{}, keyspace.Config{})
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ts.srv.ServeUDP(pc)
+	t.Cleanup(func() { pc.Close() })
+	client, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	roundTrip := func(id uint16, req string) string {
+		t.Helper()
+		hdr := []byte{byte(id >> 8), byte(id), 0, 0, 0, 1, 0, 0}
+		client.Write(append(hdr, req...))
+		client.SetReadDeadline(time.Now().Add(5 * time.Second))
+		parts := map[int]string{}
+		total := -1
+		buf := make([]byte, 2048)
+		for total < 0 || len(parts) < total {
+			n, err := client.Read(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gotID := uint16(buf[0])<<8 | uint16(buf[1]); gotID != id {
+				t.Fatalf("request id %d, want %d", gotID, id)
+			}
+			parts[int(buf[2])<<8|int(buf[3])] = string(buf[8:n])
+			total = int(buf[4])<<8 | int(buf[5])
+		}
+		var out strings.Builder
+		for i := 0; i < total; i++ {
+			out.WriteString(parts[i])
+		}
+		return out.String()
+	}
+	if got := roundTrip(1, "set k 0 0 3\r\nabc\r\n"); got != "STORED\r\n" {
+		t.Fatalf("set over UDP: %q", got)
+	}
+	big := strings.Repeat("x", 4000) // the reply spans several datagrams
+	roundTrip(2, "set big 0 0 4000\r\n"+big+"\r\n")
+	if got := roundTrip(3, "get big k\r\n"); got != "VALUE big 0 4000\r\n"+big+"\r\nVALUE k 0 3\r\nabc\r\nEND\r\n" {
+		t.Fatalf("multi-datagram get: %d bytes", len(got))
+	}
 }
 
 func TestSlabClassesMatchMemcached(t *testing.T) {

@@ -33,9 +33,19 @@ var slabClasses = func() []int {
 	return append(sizes, slabChunkMax)
 }()
 
-// itemSize is an item's size as memcached's ITEM_ntotal counts it: header,
-// key and its NUL, data with CR LF, and the CAS value.
-func itemSize(klen, vlen int) int { return itemHeaderSize + klen + 1 + vlen + 2 + 8 }
+// itemSize is an item's size as memcached counts it against -I and in its
+// stats: header, CAS, key and its NUL, data with CR LF, and 4 bytes of
+// client flags when they are not zero.
+func itemSize(klen, vlen int, flags uint32) int {
+	n := itemHeaderSize + 8 + klen + 1 + vlen + 2
+	if flags != 0 {
+		n += 4
+	}
+	return n
+}
+
+// entrySize is itemSize of a stored item.
+func entrySize(e *keyspace.Entry) int { return itemSize(len(e.Key()), len(e.Value()), e.Flags()) }
 
 // slabClass returns the 1-based class of an item of size n; items larger
 // than the biggest chunk are chained from the largest class, as memcached's
@@ -54,7 +64,7 @@ func slabClass(n int) int {
 }
 
 func entryClass(e *keyspace.Entry) int {
-	return slabClass(itemSize(len(e.Key()), len(e.Value())))
+	return slabClass(entrySize(e))
 }
 
 // Per-class request counters (the per-slab lines of `stats slabs`).

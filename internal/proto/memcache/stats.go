@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ferry/internal/keyspace"
+	"ferry/internal/netsrv"
 )
 
 // statsCmd: "stats [settings|items|slabs|sizes|conns|reset|detail ...]"
@@ -38,13 +39,17 @@ func (c *conn) statsCmd(t [][]byte) {
 		c.reply("RESET")
 		return
 	case "detail":
-		c.reply("OK")
-		return
+		c.statsDetail(t)
+	case "cachedump":
+		c.statsCachedump(t)
+	case "sizes_enable":
+		c.stat("sizes_status", "enabled") // sizes are always available
+	case "sizes_disable":
+		c.stat("sizes_status", "disabled")
+	case "extstore":
+		c.statsEnd()
 	default:
-		// memcached answers an unknown group with its general stats only
-		// when the group is empty; otherwise it reports an error.
 		c.reply(msgError)
-		return
 	}
 }
 
@@ -208,7 +213,7 @@ func (c *conn) statsSettings() {
 	c.stat("num_threads", s.cfg.Threads)
 	c.stat("num_threads_per_udp", s.cfg.Threads)
 	c.stat("stat_key_prefix", ":")
-	c.stat("detail_enabled", "no")
+	c.stat("detail_enabled", yesNo(s.detail.enabled.Load()))
 	c.stat("reqs_per_event", 20)
 	c.stat("cas_enabled", "yes")
 	c.stat("tcp_backlog", 1024)
@@ -220,16 +225,30 @@ func (c *conn) statsSettings() {
 	c.stat("hashpower_init", 0)
 	c.stat("slab_reassign", "no")
 	c.stat("slab_automove", 0)
+	c.stat("slab_automove_ratio", "0.80")
+	c.stat("slab_automove_window", 30)
 	c.stat("slab_chunk_max", slabChunkMax)
 	c.stat("lru_crawler", "no")
+	c.stat("lru_crawler_sleep", 100)
+	c.stat("lru_crawler_tocrawl", 0)
+	c.stat("tail_repair_time", 0)
 	c.stat("flush_enabled", "yes")
-	c.stat("dump_enabled", "no")
+	c.stat("dump_enabled", "yes")
 	c.stat("hash_algorithm", "maphash")
 	c.stat("lru_maintainer_thread", "no")
 	c.stat("lru_segmented", "no")
+	c.stat("hot_lru_pct", 20)
+	c.stat("warm_lru_pct", 40)
+	c.stat("hot_max_factor", "0.20")
+	c.stat("warm_max_factor", "2.00")
 	c.stat("temp_lru", "no")
+	c.stat("temporary_ttl", 61)
 	c.stat("idle_timeout", 0)
-	c.stat("track_sizes", "no")
+	c.stat("watcher_logbuf_size", 262144)
+	c.stat("worker_logbuf_size", 65536)
+	c.stat("read_buf_mem_limit", 0)
+	c.stat("track_sizes", "yes")
+	c.stat("inline_ascii_response", "no")
 	c.stat("ssl_enabled", "no")
 	c.statsEnd()
 }
@@ -254,7 +273,7 @@ func (c *conn) classUsage() []classUsage {
 		if e.Type() != keyspace.TypeString {
 			return true
 		}
-		n := itemSize(len(e.Key()), len(e.Value()))
+		n := entrySize(e)
 		u := &usage[slabClass(n)]
 		u.number++
 		u.requested += uint64(n)
@@ -335,7 +354,7 @@ func (c *conn) statsSizes() {
 	var keys []int
 	c.srv.ks.ForEach(c.srv.cfg.DB, func(e *keyspace.Entry, _ int64) bool {
 		if e.Type() == keyspace.TypeString {
-			b := (itemSize(len(e.Key()), len(e.Value())) + 31) / 32 * 32
+			b := (entrySize(e) + 31) / 32 * 32
 			if counts[b] == 0 {
 				keys = append(keys, b)
 			}
@@ -350,10 +369,18 @@ func (c *conn) statsSizes() {
 	c.statsEnd()
 }
 
+// statsConns lists the open connections ("stats conns").
 func (c *conn) statsConns() {
-	p := strconv.FormatUint(c.id, 10) + ":"
-	c.stat(p+"addr", "tcp:"+c.nc.RemoteAddr().String())
-	c.stat(p+"listen_addr", "tcp:"+c.nc.LocalAddr().String())
-	c.stat(p+"state", "conn_parse_cmd")
+	p := c.srv.conns.Load()
+	if p == nil {
+		c.statsEnd()
+		return
+	}
+	(*p).Each(func(nc *netsrv.Conn) {
+		id := strconv.FormatUint(nc.ID, 10) + ":"
+		c.stat(id+"addr", "tcp:"+nc.RemoteAddr().String())
+		c.stat(id+"listen_addr", "tcp:"+nc.LocalAddr().String())
+		c.stat(id+"state", "conn_parse_cmd")
+	})
 	c.statsEnd()
 }

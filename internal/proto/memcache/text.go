@@ -20,9 +20,17 @@ func (c *conn) dispatch(r *Request) {
 	}
 	t := r.Tokens
 	switch string(t[0]) {
-	case "get":
+	case "get", "bget":
+		if len(t) < 2 {
+			c.reply(msgError)
+			return
+		}
 		c.retrieve(t[1:], false, false, 0)
 	case "gets":
+		if len(t) < 2 {
+			c.reply(msgError)
+			return
+		}
 		c.retrieve(t[1:], true, false, 0)
 	case "gat", "gats":
 		c.gat(t)
@@ -70,14 +78,15 @@ func (c *conn) dispatch(r *Request) {
 	case "quit":
 		c.closing = true
 	case "shutdown":
-		if !c.srv.cfg.ShutdownEnabled || c.srv.cfg.Shutdown == nil {
-			c.reply("ERROR: shutdown not enabled")
-			return
-		}
-		c.closing = true
-		go c.srv.cfg.Shutdown()
+		c.shutdownCmd(t)
 	case "cache_memlimit":
 		c.cacheMemlimit(t)
+	case "slabs":
+		c.slabsCmd(t)
+	case "lru":
+		c.lruCmd(t)
+	case "lru_crawler":
+		c.lruCrawlerCmd(t)
 	default:
 		c.reply(msgError)
 	}
@@ -128,13 +137,12 @@ func peekItem(t *keyspace.Txn, key []byte) *keyspace.Entry {
 
 // retrieve answers get/gets (and gat/gats, with touch and its exptime).
 func (c *conn) retrieve(keys [][]byte, withCAS, touch bool, exptime int64) {
-	if len(keys) == 0 {
-		c.reply(msgError)
-		return
-	}
 	ks, db := c.srv.ks, c.srv.cfg.DB
+	mark := len(c.out)
 	for _, key := range keys {
 		if len(key) > MaxKeyLen {
+			// memcached drops the hits gathered so far and sends only this.
+			c.out = c.out[:mark]
 			c.reply(msgBadFormat)
 			return
 		}
@@ -144,18 +152,23 @@ func (c *conn) retrieve(keys [][]byte, withCAS, touch bool, exptime int64) {
 			c.counts[cmdTouch]++
 			if e != nil {
 				c.counts[touchHits]++
+				c.classCounts.add(entryClass(e), slabTouchHits)
 				at, gone := expireAt(exptime, t.NowMs())
 				if gone {
-					t.DeleteEntry(e)
-					e = nil
-				} else {
-					t.SetExpire(e, at)
+					at = t.NowMs() // this reply still returns it
 				}
+				t.SetExpire(e, at)
 			} else {
 				c.counts[touchMisses]++
 			}
 		}
 		c.counts[cmdGet]++
+		if c.srv.detail.enabled.Load() {
+			c.srv.detail.record(key, prefixGet)
+			if e != nil {
+				c.srv.detail.record(key, prefixHit)
+			}
+		}
 		if e == nil {
 			t.Unlock()
 			c.counts[getMisses]++
@@ -166,9 +179,6 @@ func (c *conn) retrieve(keys [][]byte, withCAS, touch bool, exptime int64) {
 		}
 		c.counts[getHits]++
 		c.classCounts.add(entryClass(e), slabGetHits)
-		if touch && e != nil {
-			c.classCounts.add(entryClass(e), slabTouchHits)
-		}
 		t.SetMarks(e, e.Marks()|markFetched)
 		c.out = append(c.out, "VALUE "...)
 		c.out = append(c.out, key...)
@@ -194,11 +204,11 @@ func (c *conn) retrieve(keys [][]byte, withCAS, touch bool, exptime int64) {
 
 // gat: "gat|gats <exptime> <key>*".
 func (c *conn) gat(t [][]byte) {
-	if len(t) < 3 {
+	if len(t) < 2 {
 		c.reply(msgError)
 		return
 	}
-	exptime, ok := parseInt(t[1])
+	exptime, ok := parseExptime(t[1])
 	if !ok {
 		c.reply("CLIENT_ERROR invalid exptime argument")
 		return
@@ -225,7 +235,6 @@ func (c *conn) storeCmd(r *Request, mode storeMode) {
 		return
 	}
 	c.noreply = r.NoReply
-	c.counts[cmdSet]++
 	ks, db := c.srv.ks, c.srv.cfg.DB
 	if r.TooLarge {
 		c.counts[storeTooLarge]++
@@ -233,9 +242,13 @@ func (c *conn) storeCmd(r *Request, mode storeMode) {
 		c.reply(msgTooLarge)
 		return
 	}
+	c.counts[cmdSet]++
+	if c.srv.detail.enabled.Load() {
+		c.srv.detail.record(r.Key, prefixSet)
+	}
 	if err := ks.Reserve(keyspace.ItemSize(len(r.Key), len(r.Data))); err != nil {
 		c.counts[storeNoMemory]++
-		c.srv.classes.outOfMemory[slabClass(itemSize(len(r.Key), len(r.Data)))].Add(1)
+		c.srv.classes.outOfMemory[slabClass(itemSize(len(r.Key), len(r.Data), r.Flags))].Add(1)
 		c.failedSet(mode, r.Key)
 		c.reply(msgNoMemory)
 		return
@@ -291,7 +304,7 @@ func (c *conn) storeLocked(t *keyspace.Txn, r *Request, mode storeMode) string {
 		c.classCounts.add(entryClass(e), slabCasHits)
 	}
 	c.counts[totalItems]++
-	c.classCounts.add(slabClass(itemSize(len(key), len(r.Data))), slabCmdSet)
+	c.classCounts.add(slabClass(itemSize(len(key), len(r.Data), r.Flags)), slabCmdSet)
 	if mode == modeAppend || mode == modePrepend {
 		old := e.Value()
 		buf := c.scratch[:0]
@@ -299,6 +312,10 @@ func (c *conn) storeLocked(t *keyspace.Txn, r *Request, mode storeMode) string {
 			buf = append(append(buf, old...), r.Data...)
 		} else {
 			buf = append(append(buf, r.Data...), old...)
+		}
+		if itemSize(len(key), len(buf), e.Flags()) > c.srv.cfg.Limits.MaxItemSize {
+			c.counts[totalItems]--
+			return msgNotStored
 		}
 		t.SetValue(e, buf)
 		c.keepScratch(buf)
@@ -325,25 +342,28 @@ func (c *conn) keepScratch(b []byte) {
 }
 
 // deleteCmd: "delete <key> [0] [noreply]". memcached still accepts the old
-// time argument only when it is 0.
+// time argument when it is exactly 0.
 func (c *conn) deleteCmd(t [][]byte) {
-	c.noreply = hasNoreply(t)
-	n := len(t)
-	if c.noreply {
-		n--
-	}
-	if n < 2 {
+	if len(t) < 2 || len(t) > 4 {
 		c.reply(msgError)
 		return
 	}
-	if n > 3 || (n == 3 && string(t[2]) != "0") {
-		c.reply("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]")
-		return
+	c.noreply = hasNoreply(t)
+	if len(t) > 2 {
+		valid := (len(t) == 3 && (string(t[2]) == "0" || c.noreply)) ||
+			(len(t) == 4 && string(t[2]) == "0" && c.noreply)
+		if !valid {
+			c.reply("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]")
+			return
+		}
 	}
 	key := t[1]
 	if len(key) > MaxKeyLen {
 		c.reply(msgBadFormat)
 		return
+	}
+	if c.srv.detail.enabled.Load() {
+		c.srv.detail.record(key, prefixDel)
 	}
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
 	e := peekItem(&tx, key)
@@ -365,15 +385,11 @@ func (c *conn) deleteCmd(t [][]byte) {
 // arith: "incr|decr <key> <delta> [noreply]". Values are decimal unsigned
 // 64-bit numbers; incr wraps around, decr stops at 0.
 func (c *conn) arith(t [][]byte, incr bool) {
-	c.noreply = hasNoreply(t)
-	n := len(t)
-	if c.noreply {
-		n--
-	}
-	if n != 3 {
+	if len(t) != 3 && len(t) != 4 {
 		c.reply(msgError)
 		return
 	}
+	c.noreply = hasNoreply(t)
 	key := t[1]
 	if len(key) > MaxKeyLen {
 		c.reply(msgBadFormat)
@@ -444,32 +460,33 @@ func (c *conn) applyDelta(t *keyspace.Txn, key []byte, delta uint64, incr bool) 
 }
 
 // parseCounter reads an item as memcached's strtoull does for incr/decr:
-// digits, optionally followed by spaces (older servers padded decr results).
+// optional leading spaces and '+', digits, then nothing but whitespace
+// (older servers space-padded decremented values).
 func parseCounter(v []byte) (uint64, bool) {
+	i := 0
+	for i < len(v) && v[i] == ' ' {
+		i++
+	}
 	end := len(v)
-	for end > 0 && v[end-1] == ' ' {
+	for end > i && (v[end-1] == ' ' || v[end-1] == '\r' || v[end-1] == '\n' || v[end-1] == '\t') {
 		end--
 	}
-	return parseUint(v[:end])
+	return parseUint(v[i:end])
 }
 
 // touchCmd: "touch <key> <exptime> [noreply]".
 func (c *conn) touchCmd(t [][]byte) {
-	c.noreply = hasNoreply(t)
-	n := len(t)
-	if c.noreply {
-		n--
-	}
-	if n != 3 {
+	if len(t) != 3 && len(t) != 4 {
 		c.reply(msgError)
 		return
 	}
+	c.noreply = hasNoreply(t)
 	key := t[1]
 	if len(key) > MaxKeyLen {
 		c.reply(msgBadFormat)
 		return
 	}
-	exptime, ok := parseInt(t[2])
+	exptime, ok := parseExptime(t[2])
 	if !ok {
 		c.reply("CLIENT_ERROR invalid exptime argument")
 		return
@@ -478,6 +495,7 @@ func (c *conn) touchCmd(t [][]byte) {
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
 	e := peekItem(&tx, key)
 	if e != nil {
+		c.classCounts.add(entryClass(e), slabTouchHits)
 		at, gone := expireAt(exptime, tx.NowMs())
 		if gone {
 			tx.DeleteEntry(e)
@@ -496,27 +514,24 @@ func (c *conn) touchCmd(t [][]byte) {
 	c.reply("TOUCHED")
 }
 
-// flushAll: "flush_all [delay] [noreply]".
+// flushAll: "flush_all [delay] [noreply]". A delay of 0 or less flushes
+// now; the last flush_all replaces a pending one.
 func (c *conn) flushAll(t [][]byte) {
-	c.noreply = hasNoreply(t)
-	n := len(t)
-	if c.noreply {
-		n--
-	}
-	if n > 2 {
+	if len(t) > 3 {
 		c.reply(msgError)
 		return
 	}
+	c.noreply = hasNoreply(t)
+	c.counts[cmdFlush]++
 	var delay int64
-	if n == 2 {
-		d, ok := parseInt(t[1])
+	if len(t) == 3 || (len(t) == 2 && !c.noreply) {
+		d, ok := parseExptime(t[1])
 		if !ok {
-			c.reply(msgBadFormat)
+			c.reply("CLIENT_ERROR invalid exptime argument")
 			return
 		}
 		delay = d
 	}
-	c.counts[cmdFlush]++
 	var wait time.Duration
 	if delay > maxRelativeExptime {
 		wait = time.Unix(delay, 0).Sub(c.srv.ks.Clock().Now())
@@ -529,40 +544,51 @@ func (c *conn) flushAll(t [][]byte) {
 
 // verbosityCmd: "verbosity <level> [noreply]".
 func (c *conn) verbosityCmd(t [][]byte) {
-	c.noreply = hasNoreply(t)
-	n := len(t)
-	if c.noreply {
-		n--
-	}
-	if n != 2 {
+	if len(t) != 2 && len(t) != 3 {
 		c.reply(msgError)
 		return
 	}
+	c.noreply = hasNoreply(t)
 	level, ok := parseUint(t[1])
 	if !ok {
-		c.reply(msgError)
+		c.reply(msgBadFormat)
 		return
 	}
-	c.srv.verbosity.Store(int32(min(level, 10)))
+	c.srv.verbosity.Store(int32(min(level, 2)))
 	c.reply("OK")
 }
 
 // cacheMemlimit: "cache_memlimit <megabytes> [noreply]".
 func (c *conn) cacheMemlimit(t [][]byte) {
-	c.noreply = hasNoreply(t)
-	n := len(t)
-	if c.noreply {
-		n--
-	}
-	if n != 2 {
+	if len(t) != 2 && len(t) != 3 {
 		c.reply(msgError)
 		return
 	}
+	c.noreply = hasNoreply(t)
 	mb, ok := parseUint(t[1])
-	if !ok || mb > 1<<40 {
-		c.reply(msgBadFormat)
+	switch {
+	case !ok:
+		c.reply(msgError)
+	case mb < 8:
+		c.reply("MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m")
+	case mb > 1000000000:
+		c.reply("MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes")
+	default:
+		c.srv.ks.SetMaxMemory(int64(mb) << 20)
+		c.reply("OK")
+	}
+}
+
+// shutdownCmd: "shutdown [graceful]", only when started with -A.
+func (c *conn) shutdownCmd(t [][]byte) {
+	if !c.srv.cfg.ShutdownEnabled || c.srv.cfg.Shutdown == nil {
+		c.reply("ERROR: shutdown not enabled")
 		return
 	}
-	c.srv.ks.SetMaxMemory(int64(mb) << 20)
-	c.reply("OK")
+	if len(t) > 2 || (len(t) == 2 && string(t[1]) != "graceful") {
+		c.reply("CLIENT_ERROR invalid shutdown mode")
+		return
+	}
+	c.closing = true
+	go c.srv.cfg.Shutdown()
 }
