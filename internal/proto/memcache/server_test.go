@@ -141,7 +141,7 @@ func TestConversations(t *testing.T) {
 		{"lru_crawler", "lru_crawler crawl all\r\nlru_crawler crawl 99\r\nlru_crawler sleep 2000000\r\nlru_crawler enable\r\n",
 			L("OK", "BADCLASS invalid class id", "CLIENT_ERROR sleep must be one second or less", "OK")},
 		{"metadump", "ms a:1 1 T0\r\nx\r\nlru_crawler metadump all\r\n",
-			"HD\r\nkey=a%3A1 exp=-1 la=1800000000 cas=%CAS% fetch=no cls=1 size=60\nEND\r\n"},
+			"HD\r\nkey=a%3A1 exp=-1 la=1800000000 cas=%CAS% fetch=no cls=1 size=63\nEND\r\n"},
 		{"cachedump", "set a 0 0 1\r\nx\r\nstats cachedump 1 0\r\nstats cachedump 99 0\r\nstats cachedump\r\n",
 			L("STORED", "ITEM a [1 b; 0 s]", "END", "CLIENT_ERROR Illegal slab id", "CLIENT_ERROR bad command line")},
 		{"stats detail", "stats detail on\r\nset u:1 0 0 1\r\nx\r\nget u:1 u:2 nope\r\ndelete u:2\r\nstats detail dump\r\nstats detail\r\n",
