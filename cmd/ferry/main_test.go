@@ -39,6 +39,12 @@ func TestParseMemcachedArgs(t *testing.T) {
 		{[]string{"-p"}, nil, true},
 		{[]string{"-I", "10"}, nil, true},
 		{[]string{"--bogus"}, nil, true},
+		{[]string{"-m", "1"}, nil, true}, // the 1 MB item limit would exceed half of it
+		{[]string{"-m", "1", "-I", "512k"}, func(t *testing.T, _ string, mm int64, _, _, item int, _ bool, _ string) {
+			if mm != 1<<20 || item != 512<<10 {
+				t.Errorf("mm=%d item=%d", mm, item)
+			}
+		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

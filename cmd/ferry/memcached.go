@@ -212,6 +212,9 @@ func parseMemcachedArgs(args []string, stdout io.Writer) (config.Config, error) 
 	for _, h := range strings.Split(o.listen, ",") {
 		hosts = append(hosts, strings.Trim(h, "[]"))
 	}
+	if int64(o.cfg.Memcached.MaxItemSize) > o.cfg.MaxMemory/2 {
+		return o.cfg, fmt.Errorf("%w: Cannot set item size limit higher than 1/2 of memory max.", errUsage)
+	}
 	o.cfg.Memcached.Addr = net.JoinHostPort(strings.Join(hosts, ","), o.port)
 	if o.cfg.Memcached.EvictionsDisabled {
 		o.cfg.Policy = "noeviction"

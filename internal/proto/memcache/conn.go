@@ -57,8 +57,6 @@ func (c *conn) serve() {
 		if !c.flush() || c.closing {
 			return
 		}
-		c.srv.counts.fold(&c.counts)
-		c.srv.classes.fold(&c.classCounts)
 		if !c.fill() {
 			return
 		}
@@ -150,6 +148,10 @@ func (c *conn) fill() bool {
 
 // flush writes pending replies, reporting false if the client is gone.
 func (c *conn) flush() bool {
+	// Fold first: a client that has its reply must find the request
+	// counted when it then asks for stats.
+	c.srv.counts.fold(&c.counts)
+	c.srv.classes.fold(&c.classCounts)
 	if len(c.out) == 0 {
 		return true
 	}
