@@ -3,13 +3,16 @@ package memcache
 import (
 	"strconv"
 
+	"ferry/internal/bufpool"
+
 	"ferry/internal/netsrv"
 )
 
 const (
-	readBufSize  = 16 << 10 // initial and idle read buffer
-	flushAt      = 1 << 20  // flush replies mid-batch beyond this
-	keepOutBytes = 64 << 10 // output buffer kept between batches
+	readBufSize = 16 << 10 // a connection's own read buffer
+	outBufSize  = 16 << 10 // a connection's own output buffer
+	flushAt     = 1 << 20  // flush replies mid-batch beyond this
+	bigValue    = 4 << 10  // values this large reserve output room up front
 )
 
 // conn is one client connection's state. Only its own goroutine uses it.
@@ -22,7 +25,9 @@ type conn struct {
 	in          []byte // unread input is in[r:w]
 	r, w        int
 	out         []byte
-	swallow     int // bytes of a rejected data block still to discard
+	ownIn       []byte // the connection's own buffers; bigger ones come
+	ownOut      []byte // from bufpool and go back when drained
+	swallow     int    // bytes of a rejected data block still to discard
 	counts      localCounts
 	classCounts classCounts
 	scratch     []byte // reusable buffer for append/prepend
@@ -41,9 +46,10 @@ func (s *Server) ServeConn(nc *netsrv.Conn) {
 		nc:     nc,
 		id:     nc.ID,
 		parser: NewParser(s.cfg.Limits),
-		in:     make([]byte, readBufSize),
-		out:    make([]byte, 0, 4096),
+		ownIn:  make([]byte, readBufSize),
+		ownOut: make([]byte, 0, outBufSize),
 	}
+	c.in, c.out = c.ownIn, c.ownOut
 	s.logf(2, "<%d new auto-negotiating client connection", c.id)
 	c.serve()
 	s.counts.fold(&c.counts)
@@ -121,9 +127,10 @@ func (c *conn) ensureRoom(need int) {
 	if need <= len(c.in) && c.r > 0 {
 		copy(c.in, c.in[c.r:c.w])
 	} else {
-		size := max(2*len(c.in), need)
-		nb := make([]byte, size)
+		nb := bufpool.Get(max(2*len(c.in), need))
+		nb = nb[:cap(nb)]
 		copy(nb, c.in[c.r:c.w])
+		c.releaseIn()
 		c.in = nb
 	}
 	c.r, c.w = 0, unread
@@ -133,9 +140,7 @@ func (c *conn) ensureRoom(need int) {
 func (c *conn) fill() bool {
 	if c.r == c.w {
 		c.r, c.w = 0, 0
-		if len(c.in) > readBufSize {
-			c.in = make([]byte, readBufSize) // give back a big value's buffer
-		}
+		c.releaseIn() // give back a big value's buffer
 	} else if c.w == len(c.in) {
 		c.ensureRoom(0)
 	}
@@ -157,12 +162,31 @@ func (c *conn) flush() bool {
 	}
 	_, err := c.nc.Write(c.out)
 	c.counts[bytesWritten] += uint64(len(c.out))
-	if cap(c.out) > keepOutBytes {
-		c.out = make([]byte, 0, 4096)
-	} else {
-		c.out = c.out[:0]
+	if cap(c.out) > cap(c.ownOut) {
+		bufpool.Put(c.out)
 	}
+	c.out = c.ownOut[:0]
 	return err == nil
+}
+
+// releaseIn swaps a pooled read buffer back for the connection's own.
+func (c *conn) releaseIn() {
+	if len(c.in) > len(c.ownIn) {
+		bufpool.Put(c.in)
+		c.in = c.ownIn
+	}
+}
+
+// reserveOut makes room for n more output bytes; big values get a pooled
+// buffer instead of growing (and later dropping) a fresh one.
+func (c *conn) reserveOut(n int) {
+	if cap(c.out)-len(c.out) < n {
+		old := c.out
+		c.out = bufpool.Grow(c.out, n)
+		if cap(old) == cap(c.ownOut) {
+			c.ownOut = old[:0] // Grow did not pool it: keep it as ours
+		}
+	}
 }
 
 // reply appends a line reply unless the request said noreply (which in

@@ -253,6 +253,9 @@ func (c *conn) metaGet(r *Request) {
 		tx.SetMarks(e, marks)
 	}
 	v := e.Value()
+	if m.has('v') && len(v) >= bigValue {
+		c.reserveOut(len(v) + 256)
+	}
 	if m.has('v') {
 		c.out = append(c.out, "VA "...)
 		c.out = strconv.AppendInt(c.out, int64(len(v)), 10)

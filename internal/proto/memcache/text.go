@@ -180,6 +180,9 @@ func (c *conn) retrieve(keys [][]byte, withCAS, touch bool, exptime int64) {
 		c.counts[getHits]++
 		c.classCounts.add(entryClass(e), slabGetHits)
 		t.SetMarks(e, e.Marks()|markFetched)
+		if n := len(e.Value()); n >= bigValue {
+			c.reserveOut(n + len(key) + 64)
+		}
 		c.out = append(c.out, "VALUE "...)
 		c.out = append(c.out, key...)
 		c.out = append(c.out, ' ')

@@ -21,8 +21,9 @@ func (s *Server) ServeUDP(pc net.PacketConn) error {
 	c := &conn{
 		srv:    s,
 		parser: NewParser(s.cfg.Limits),
-		out:    make([]byte, 0, 4096),
+		ownOut: make([]byte, 0, outBufSize),
 	}
+	c.out = c.ownOut
 	buf := make([]byte, 64<<10)
 	for {
 		n, addr, err := pc.ReadFrom(buf)
@@ -51,6 +52,7 @@ func (s *Server) ServeUDP(pc net.PacketConn) error {
 // returns the replies.
 func (c *conn) handleDatagram(payload []byte) []byte {
 	c.in, c.r, c.w = payload, 0, len(payload)
+	c.ownIn = payload // never pooled: it is the datagram buffer
 	c.out = c.out[:0]
 	c.swallow, c.closing = 0, false
 	c.process()
