@@ -80,3 +80,30 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func FuzzSplitArgs(f *testing.F) {
+	for _, s := range []string{`save "3600 1"`, `a 'b' "\x41\n"`, `"`, `a"b`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		args, err := SplitArgs(line)
+		if err != nil {
+			return
+		}
+		for _, a := range args {
+			if len(a) > len(line) {
+				t.Fatalf("argument %q longer than line %q", a, line)
+			}
+		}
+	})
+}
+
+func FuzzLoad(f *testing.F) {
+	f.Add("maxmemory 100mb\nmemcached-addr 127.0.0.1:1\n# c\n")
+	f.Add("databases x\n")
+	f.Fuzz(func(t *testing.T, file string) {
+		c := Default()
+		_ = c.Load(strings.NewReader(file), "fuzz.conf") // errors are fine; panics are not
+		_ = c.Validate()
+	})
+}
