@@ -129,6 +129,22 @@ func contains(s string, c byte) bool {
 	return false
 }
 
+// metaRequest parses a meta command's flags (tokens from flagsFrom on)
+// and key. On bad input it sends the error and reports false.
+func (c *conn) metaRequest(cmd string, t [][]byte, flagsFrom int) (*metaArgs, []byte, bool) {
+	c.counts[cmdMeta]++
+	m, msg := c.parseMeta(cmd, t[flagsFrom:])
+	var key []byte
+	if msg == "" {
+		key, msg = c.metaKey(t[1], m)
+	}
+	if msg != "" {
+		c.reply(msg)
+		return nil, nil, false
+	}
+	return m, key, true
+}
+
 // metaKey checks the key as sent and decodes it when the b flag asks.
 func (c *conn) metaKey(raw []byte, m *metaArgs) ([]byte, string) {
 	if len(raw) > MaxKeyLen {
@@ -194,16 +210,10 @@ func (c *conn) metaGet(r *Request) {
 		c.reply(msgError)
 		return
 	}
-	c.counts[cmdMeta]++
-	m, msg := c.parseMeta("mg", t[2:])
-	if msg == "" {
-		_, msg = c.metaKey(t[1], m)
-	}
-	if msg != "" {
-		c.reply(msg)
+	m, key, ok := c.metaRequest("mg", t, 2)
+	if !ok {
 		return
 	}
-	key, _ := c.metaKey(t[1], m)
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
 	defer tx.Unlock()
 	e := peekItem(&tx, key)
@@ -317,13 +327,12 @@ func (c *conn) metaSet(r *Request) {
 		return
 	}
 	t := r.Tokens
-	c.counts[cmdMeta]++
-	m, msg := c.parseMeta("ms", t[3:])
-	if msg == "" {
-		_, msg = c.metaKey(t[1], m)
+	m, key, ok := c.metaRequest("ms", t, 3)
+	if !ok {
+		return
 	}
 	mode := modeSet
-	if msg == "" && m.has('M') {
+	if m.has('M') {
 		switch m.mode {
 		case 'S':
 		case 'E':
@@ -335,14 +344,10 @@ func (c *conn) metaSet(r *Request) {
 		case 'R':
 			mode = modeReplace
 		default:
-			msg = "CLIENT_ERROR invalid mode for ms M token"
+			c.reply("CLIENT_ERROR invalid mode for ms M token")
+			return
 		}
 	}
-	if msg != "" {
-		c.reply(msg)
-		return
-	}
-	key, _ := c.metaKey(t[1], m)
 	if r.TooLarge {
 		c.counts[storeTooLarge]++
 		c.failedSet(mode, key)
@@ -445,16 +450,10 @@ func (c *conn) metaDelete(r *Request) {
 		c.reply(msgError)
 		return
 	}
-	c.counts[cmdMeta]++
-	m, msg := c.parseMeta("md", t[2:])
-	if msg == "" {
-		_, msg = c.metaKey(t[1], m)
-	}
-	if msg != "" {
-		c.reply(msg)
+	m, key, ok := c.metaRequest("md", t, 2)
+	if !ok {
 		return
 	}
-	key, _ := c.metaKey(t[1], m)
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
 	defer tx.Unlock()
 	e := peekItem(&tx, key)
@@ -502,26 +501,21 @@ func (c *conn) metaArith(r *Request) {
 		c.reply(msgError)
 		return
 	}
-	c.counts[cmdMeta]++
-	m, msg := c.parseMeta("ma", t[2:])
-	if msg == "" {
-		_, msg = c.metaKey(t[1], m)
+	m, key, ok := c.metaRequest("ma", t, 2)
+	if !ok {
+		return
 	}
 	incr := true
-	if msg == "" && m.has('M') {
+	if m.has('M') {
 		switch m.mode {
 		case 'I', '+':
 		case 'D', '-':
 			incr = false
 		default:
-			msg = "CLIENT_ERROR invalid mode for ma M token"
+			c.reply("CLIENT_ERROR invalid mode for ma M token")
+			return
 		}
 	}
-	if msg != "" {
-		c.reply(msg)
-		return
-	}
-	key, _ := c.metaKey(t[1], m)
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
 	defer tx.Unlock()
 	e := peekItem(&tx, key)
