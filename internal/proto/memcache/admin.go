@@ -198,22 +198,11 @@ func (c *conn) metadump(arg []byte) {
 		}
 		c.out = append(c.out, "key="...)
 		c.out = append(c.out, url.QueryEscape(string(e.Key()))...)
-		c.out = append(c.out, " exp="...)
-		if e.Expire() == 0 {
-			c.out = append(c.out, "-1"...)
-		} else {
-			c.out = strconv.AppendInt(c.out, e.Expire()/1000, 10)
+		exp := int64(-1) // metadump gives absolute times
+		if e.Expire() != 0 {
+			exp = e.Expire() / 1000
 		}
-		c.out = append(c.out, " la="...)
-		c.out = strconv.AppendInt(c.out, (nowMs-idleMs)/1000, 10)
-		c.out = append(c.out, " cas="...)
-		c.out = strconv.AppendUint(c.out, e.CAS(), 10)
-		c.out = append(c.out, " fetch="...)
-		c.out = append(c.out, yesNo(e.Marks()&markFetched != 0)...)
-		c.out = append(c.out, " cls="...)
-		c.out = strconv.AppendInt(c.out, int64(entryClass(e)), 10)
-		c.out = append(c.out, " size="...)
-		c.out = strconv.AppendInt(c.out, int64(entrySize(e)), 10)
+		c.appendItemInfo(e, exp, (nowMs-idleMs)/1000)
 		c.out = append(c.out, '\n')
 		return true
 	})

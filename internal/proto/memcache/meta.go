@@ -625,10 +625,17 @@ func (c *conn) metaDebug(r *Request) {
 	}
 	c.out = append(c.out, "ME "...)
 	c.out = append(c.out, t[1]...)
+	c.appendItemInfo(e, exp, tx.IdleMs(e)/1000)
+	c.out = append(c.out, "\r\n"...)
+}
+
+// appendItemInfo writes the " exp= la= cas= fetch= cls= size=" fields that
+// me and lru_crawler metadump share.
+func (c *conn) appendItemInfo(e *keyspace.Entry, exp, la int64) {
 	c.out = append(c.out, " exp="...)
 	c.out = strconv.AppendInt(c.out, exp, 10)
 	c.out = append(c.out, " la="...)
-	c.out = strconv.AppendInt(c.out, tx.IdleMs(e)/1000, 10)
+	c.out = strconv.AppendInt(c.out, la, 10)
 	c.out = append(c.out, " cas="...)
 	c.out = strconv.AppendUint(c.out, e.CAS(), 10)
 	c.out = append(c.out, " fetch="...)
@@ -637,5 +644,4 @@ func (c *conn) metaDebug(r *Request) {
 	c.out = strconv.AppendInt(c.out, int64(entryClass(e)), 10)
 	c.out = append(c.out, " size="...)
 	c.out = strconv.AppendInt(c.out, int64(entrySize(e)), 10)
-	c.out = append(c.out, "\r\n"...)
 }

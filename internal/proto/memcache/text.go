@@ -385,17 +385,28 @@ func (c *conn) deleteCmd(t [][]byte) {
 	}
 }
 
+// keyCommand checks the shape "<cmd> <key> <arg> [noreply]" shared by
+// incr, decr and touch (a fourth token other than noreply is ignored, as
+// memcached does), sets noreply, and returns the key. On bad input it
+// replies and reports false.
+func (c *conn) keyCommand(t [][]byte) ([]byte, bool) {
+	if len(t) != 3 && len(t) != 4 {
+		c.reply(msgError)
+		return nil, false
+	}
+	c.noreply = hasNoreply(t)
+	if len(t[1]) > MaxKeyLen {
+		c.reply(msgBadFormat)
+		return nil, false
+	}
+	return t[1], true
+}
+
 // arith: "incr|decr <key> <delta> [noreply]". Values are decimal unsigned
 // 64-bit numbers; incr wraps around, decr stops at 0.
 func (c *conn) arith(t [][]byte, incr bool) {
-	if len(t) != 3 && len(t) != 4 {
-		c.reply(msgError)
-		return
-	}
-	c.noreply = hasNoreply(t)
-	key := t[1]
-	if len(key) > MaxKeyLen {
-		c.reply(msgBadFormat)
+	key, ok := c.keyCommand(t)
+	if !ok {
 		return
 	}
 	delta, ok := parseUint(t[2])
@@ -479,14 +490,8 @@ func parseCounter(v []byte) (uint64, bool) {
 
 // touchCmd: "touch <key> <exptime> [noreply]".
 func (c *conn) touchCmd(t [][]byte) {
-	if len(t) != 3 && len(t) != 4 {
-		c.reply(msgError)
-		return
-	}
-	c.noreply = hasNoreply(t)
-	key := t[1]
-	if len(key) > MaxKeyLen {
-		c.reply(msgBadFormat)
+	key, ok := c.keyCommand(t)
+	if !ok {
 		return
 	}
 	exptime, ok := parseExptime(t[2])
