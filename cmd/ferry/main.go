@@ -3,6 +3,7 @@
 //
 //	ferry [--directive value ...]      every front end, embedded defaults
 //	ferry memcached [memcached flags]  the memcached front end only
+//	ferry redis-server [redis.conf] [--option value ...]  the Redis front end only
 //	ferry version
 package main
 
@@ -46,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg, check, err = parseFerryArgs(args, stdout)
 	case "memcached":
 		cfg, err = parseMemcachedArgs(args, stdout)
+	case "redis-server":
+		cfg, err = parseRedisServerArgs(args, stdout)
 	case "version":
 		fmt.Fprintf(stdout, "ferry %s (memcached %s protocol)\n", server.Version, memcache.CompatVersion)
 		return 0
@@ -171,6 +174,7 @@ func printFerryHelp(w io.Writer) {
 Usage:
   ferry [CONFIG-FILE] [--config FILE] [--DIRECTIVE VALUE ...]   run every front end
   ferry memcached [memcached's flags]                            memcached only (ferry memcached -h)
+  ferry redis-server [redis.conf] [--option value ...]           Redis only (ferry redis-server -h)
   ferry version
 
 Options (each is also a config-file directive and a FERRY_<NAME> environment variable):

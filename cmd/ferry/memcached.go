@@ -137,6 +137,7 @@ func parseMemcachedSize(s string, unit int64) (int64, error) {
 // the loopback interface unless -l says otherwise.
 func memcachedDefaults() config.Config {
 	cfg := config.Default()
+	cfg.Redis.Enabled = false
 	cfg.MaxMemory = 64 << 20
 	cfg.Policy = "allkeys-lru"
 	return cfg

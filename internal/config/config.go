@@ -25,6 +25,7 @@ type Config struct {
 	User string // drop root privileges to this user after binding
 
 	Memcached Memcached
+	Redis     Redis
 
 	MaxMemory int64  // bytes the keyspace may use; 0 = unlimited
 	Policy    string // maxmemory-policy
@@ -46,6 +47,21 @@ type Memcached struct {
 	ShutdownEnabled   bool // memcached -A
 }
 
+// Redis configures the Redis front end.
+type Redis struct {
+	Enabled     bool
+	Addr        string // host:port
+	RequirePass string
+	MaxClients  int
+	Timeout     int // idle client timeout, seconds (0 = none)
+	// Params are further redis.conf parameters (hash-max-listpack-entries,
+	// slowlog-max-len, ...) applied as CONFIG SET at startup.
+	Params [][2]string
+	// ConfigFile is the redis.conf given to `ferry redis-server`, for
+	// CONFIG REWRITE and INFO.
+	ConfigFile string
+}
+
 // Default returns the embedded defaults: every front end on its standard
 // port on the loopback interface.
 func Default() Config {
@@ -61,6 +77,11 @@ func Default() Config {
 			MaxConns:    1024,
 			MaxItemSize: 1 << 20,
 			Threads:     4,
+		},
+		Redis: Redis{
+			Enabled:    true,
+			Addr:       "127.0.0.1:6379",
+			MaxClients: 10000,
 		},
 	}
 }
@@ -119,6 +140,20 @@ var directives = []Directive{
 		func(c *Config) string { return strconv.Itoa(c.Memcached.Verbosity) }},
 	{"memcached-udp-port", "memcached UDP port (0 = off)", intSetter(func(c *Config) *int { return &c.Memcached.UDPPort }),
 		func(c *Config) string { return strconv.Itoa(c.Memcached.UDPPort) }},
+	{"redis", "serve the Redis protocol (yes/no)", boolSetter(func(c *Config) *bool { return &c.Redis.Enabled }),
+		func(c *Config) string { return yesNo(c.Redis.Enabled) }},
+	{"redis-addr", "Redis listen address host:port", func(c *Config, v string) error {
+		c.Redis.Addr = v
+		return nil
+	}, func(c *Config) string { return c.Redis.Addr }},
+	{"requirepass", "Redis password of the default user", func(c *Config, v string) error {
+		c.Redis.RequirePass = v
+		return nil
+	}, func(c *Config) string { return c.Redis.RequirePass }},
+	{"maxclients", "Redis connection limit", intSetter(func(c *Config) *int { return &c.Redis.MaxClients }),
+		func(c *Config) string { return strconv.Itoa(c.Redis.MaxClients) }},
+	{"timeout", "close Redis clients idle this many seconds (0 = never)", intSetter(func(c *Config) *int { return &c.Redis.Timeout }),
+		func(c *Config) string { return strconv.Itoa(c.Redis.Timeout) }},
 }
 
 // Directives returns every directive, sorted by name.
@@ -222,6 +257,14 @@ func (c *Config) Validate() error {
 		}
 		if c.Memcached.MaxConns < 0 {
 			errs = append(errs, errors.New("memcached-maxconns: must not be negative"))
+		}
+	}
+	if c.Redis.Enabled {
+		if _, _, err := net.SplitHostPort(c.Redis.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("redis-addr: %w", err))
+		}
+		if c.Redis.MaxClients < 1 {
+			errs = append(errs, errors.New("maxclients: must be at least 1"))
 		}
 	}
 	if c.Databases < 1 || c.Databases > 256 {

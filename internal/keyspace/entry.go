@@ -65,6 +65,7 @@ type Entry struct {
 	typ  Type
 	enc  uint8 // encoding hint of collection values (see OBJECT ENCODING)
 	dict uint8 // physical database id
+	lfu  uint8 // LFU counter (logarithmic, as Redis's), decayed by idle time
 }
 
 // object holds a non-string value. Its key is kept here because the entry's

@@ -34,10 +34,15 @@ const (
 	AllKeysRandom
 	VolatileRandom
 	VolatileTTL
+	AllKeysLFU
+	VolatileLFU
 )
 
 var policyNames = [...]string{"noeviction", "allkeys-lru", "volatile-lru",
-	"allkeys-random", "volatile-random", "volatile-ttl"}
+	"allkeys-random", "volatile-random", "volatile-ttl", "allkeys-lfu", "volatile-lfu"}
+
+// IsLFU reports whether the policy ranks keys by access frequency.
+func (p Policy) IsLFU() bool { return p == AllKeysLFU || p == VolatileLFU }
 
 // String returns the policy's maxmemory-policy name.
 func (p Policy) String() string {
@@ -98,6 +103,9 @@ type Keyspace struct {
 	limit  atomic.Int64
 	policy atomic.Int32
 
+	lfuLogFactor atomic.Int32 // lfu-log-factor
+	lfuDecayTime atomic.Int32 // lfu-decay-time, minutes
+
 	evictMu sync.Mutex // serialises victim choice; eviction itself takes shard locks
 
 	stopOnce sync.Once
@@ -140,6 +148,8 @@ func New(cfg Config) *Keyspace {
 	}
 	ks.limit.Store(cfg.MaxMemory)
 	ks.policy.Store(int32(cfg.Policy))
+	ks.lfuLogFactor.Store(10)
+	ks.lfuDecayTime.Store(1)
 	go ks.cron()
 	return ks
 }
@@ -298,6 +308,7 @@ func (ks *Keyspace) unlink(s *shard, e *Entry) {
 func (ks *Keyspace) expireEntry(s *shard, e *Entry) {
 	ks.unlink(s, e)
 	s.expired.Add(1)
+	ks.modified(s, s.logicalDB(e.dict), e.Key())
 	ks.notify(EventExpired, s, e)
 }
 
@@ -306,7 +317,16 @@ func (ks *Keyspace) FlushDB(db int) {
 	for i := range ks.shards {
 		s := &ks.shards[i]
 		s.mu.Lock()
+		s.flushLocked(ks, db)
+		s.mu.Unlock()
+	}
+}
+
+// flushLocked empties db in s (s locked).
+func (s *shard) flushLocked(ks *Keyspace, db int) {
+	{
 		if d := s.dictFor(db, false); d != nil && d.count > 0 {
+			s.touchAllWatched(db)
 			var freed int64
 			d.each(func(e *Entry) bool {
 				s.lruRemove(e)
@@ -320,7 +340,6 @@ func (ks *Keyspace) FlushDB(db int) {
 			s.used -= freed
 			ks.used.Add(-freed)
 		}
-		s.mu.Unlock()
 	}
 }
 
@@ -337,12 +356,19 @@ func (ks *Keyspace) SwapDB(a, b int) {
 		ks.shards[i].mu.Lock()
 	}
 	for i := range ks.shards {
-		s := &ks.shards[i]
-		s.phys[a], s.phys[b] = s.phys[b], s.phys[a]
+		ks.shards[i].swapLocked(a, b)
 	}
 	for i := range ks.shards {
 		ks.shards[i].mu.Unlock()
 	}
+}
+
+// swapLocked exchanges databases a and b in s (s locked); watchers of
+// both see their keys changed.
+func (s *shard) swapLocked(a, b int) {
+	s.touchAllWatched(a)
+	s.touchAllWatched(b)
+	s.phys[a], s.phys[b] = s.phys[b], s.phys[a]
 }
 
 // cron runs the active expiry sweep and incremental rehashing HZ times a
@@ -443,6 +469,10 @@ func (ks *Keyspace) evictOne() bool {
 		return ks.evictSampled(true, func(e *Entry, mono int64) int64 { return mono - e.atime })
 	case VolatileTTL:
 		return ks.evictSampled(true, func(e *Entry, _ int64) int64 { return math.MaxInt64 - e.expire })
+	case AllKeysLFU:
+		return ks.evictSampled(false, func(e *Entry, mono int64) int64 { return 255 - int64(ks.lfuDecayed(e, mono)) })
+	case VolatileLFU:
+		return ks.evictSampled(true, func(e *Entry, mono int64) int64 { return 255 - int64(ks.lfuDecayed(e, mono)) })
 	}
 	return false
 }
@@ -541,6 +571,7 @@ func (s *shard) randomEntry() *Entry {
 func (ks *Keyspace) evict(s *shard, e *Entry) {
 	ks.unlink(s, e)
 	s.evicted.Add(1)
+	ks.modified(s, s.logicalDB(e.dict), e.Key())
 	ks.notify(EventEvicted, s, e)
 }
 

@@ -17,6 +17,9 @@ type shard struct {
 	lru  Entry    // sentinel: lru.next is the most, lru.prev the least recently used
 	heap []*Entry // min-heap of entries with an expiry, by expire
 
+	watched keyLists[*Watcher] // WATCHed keys (nil until first WATCH)
+	waiters keyLists[*Waiter]  // clients blocked on keys (nil until first block)
+
 	used   int64  // accounted bytes of this shard's entries
 	casSeq uint64 // CAS uniques handed out here so far
 	idx    uint64 // shard index

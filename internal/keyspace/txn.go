@@ -66,6 +66,10 @@ func (t *Txn) Unlock() {
 // DB returns the Txn's logical database.
 func (t *Txn) DB() int { return t.db }
 
+// SetDB points the Txn at another database (SELECT inside MULTI). Shard
+// locks cover every database, so nothing is re-locked.
+func (t *Txn) SetDB(db int) { t.db = db }
+
 // NowMs returns the Txn's notion of now, in Unix ms, fixed at Lock so that
 // one command sees one instant (as Redis does within a command).
 func (t *Txn) NowMs() int64 { return t.nowMs }
@@ -125,6 +129,9 @@ func (t *Txn) Peek(key []byte) *Entry {
 func (t *Txn) Touch(e *Entry) { t.touch(t.shard(e.Key()), e) }
 
 func (t *Txn) touch(s *shard, e *Entry) {
+	if t.ks.Policy().IsLFU() {
+		e.lfu = t.ks.lfuIncr(t.ks.lfuDecayed(e, t.mono))
+	}
 	e.atime = t.mono
 	s.lruBump(e)
 }
@@ -138,7 +145,7 @@ func (t *Txn) SetString(key, val []byte, flags uint32, expireMs int64) *Entry {
 	h := hashKey(key)
 	e := d.find(h, key)
 	if e == nil {
-		e = &Entry{hidx: -1}
+		e = &Entry{hidx: -1, lfu: lfuInitVal}
 		e.setString(key, val)
 		d.insert(h, e)
 		s.lruPushFront(e)
@@ -161,6 +168,7 @@ func (t *Txn) SetString(key, val []byte, flags uint32, expireMs int64) *Entry {
 		e.expire = expireMs
 		s.heapSet(e)
 	}
+	t.ks.modified(s, t.db, key)
 	return e
 }
 
@@ -173,6 +181,7 @@ func (t *Txn) SetValue(e *Entry, val []byte) {
 	t.account(s, e, before)
 	e.enc = 0
 	e.cas = s.nextCAS()
+	t.ks.modified(s, t.db, e.Key())
 }
 
 // SetFlags changes a string entry's memcached client flags.
@@ -186,7 +195,7 @@ func (t *Txn) SetObject(key []byte, typ Type, val any, size int64) *Entry {
 	h := hashKey(key)
 	e := d.find(h, key)
 	if e == nil {
-		e = &Entry{hidx: -1}
+		e = &Entry{hidx: -1, lfu: lfuInitVal}
 		e.setObject(key, typ, val, size)
 		d.insert(h, e)
 		s.lruPushFront(e)
@@ -204,17 +213,21 @@ func (t *Txn) SetObject(key []byte, typ Type, val any, size int64) *Entry {
 	}
 	e.atime = t.mono
 	e.cas = s.nextCAS()
+	t.ks.modified(s, t.db, key)
 	return e
 }
 
 // Account records that a non-string entry's value now takes size bytes,
-// and marks it modified (new CAS unique).
+// and marks it modified: new CAS unique, recently used, watchers dirty,
+// blocked clients woken. Call it after every change to a collection.
 func (t *Txn) Account(e *Entry, size int64) {
 	s := t.shard(e.Key())
 	before := e.size()
 	(*object)(e.data).size = size
 	t.account(s, e, before)
 	e.cas = s.nextCAS()
+	t.touch(s, e)
+	t.ks.modified(s, t.db, e.Key())
 }
 
 // SetEncoding records an encoding hint for OBJECT ENCODING (non-string
@@ -256,10 +269,15 @@ func (t *Txn) SetExpire(e *Entry, expireMs int64) {
 	s := t.shard(e.Key())
 	e.expire = expireMs
 	s.heapSet(e)
+	t.ks.modified(s, t.db, e.Key())
 }
 
 // Bump gives e a new CAS unique, marking it modified.
-func (t *Txn) Bump(e *Entry) { e.cas = t.shard(e.Key()).nextCAS() }
+func (t *Txn) Bump(e *Entry) {
+	s := t.shard(e.Key())
+	e.cas = s.nextCAS()
+	t.ks.modified(s, t.db, e.Key())
+}
 
 // Delete removes key and reports whether it existed (and had not expired).
 func (t *Txn) Delete(key []byte) bool {
@@ -269,11 +287,16 @@ func (t *Txn) Delete(key []byte) bool {
 		return false
 	}
 	t.ks.unlink(s, e)
+	t.ks.modified(s, t.db, key)
 	return true
 }
 
 // DeleteEntry removes e.
-func (t *Txn) DeleteEntry(e *Entry) { t.ks.unlink(t.shard(e.Key()), e) }
+func (t *Txn) DeleteEntry(e *Entry) {
+	s := t.shard(e.Key())
+	t.ks.unlink(s, e)
+	t.ks.modified(s, t.db, e.Key())
+}
 
 // Expired reports whether e's TTL has passed at the Txn's instant.
 func (t *Txn) Expired(e *Entry) bool { return e.expire != 0 && e.expire <= t.nowMs }

@@ -20,6 +20,8 @@ import (
 	"ferry/internal/keyspace"
 	"ferry/internal/netsrv"
 	"ferry/internal/proto/memcache"
+	"ferry/internal/proto/redis"
+	"ferry/internal/proto/resp"
 )
 
 // Version is Ferry's own version.
@@ -34,6 +36,7 @@ type Server struct {
 	log       *slog.Logger
 	ks        *keyspace.Keyspace
 	memcached *memcache.Server
+	redis     *redis.Server
 	listeners []*netsrv.Server
 	addrs     map[string][]net.Addr
 	packets   []net.PacketConn // UDP listeners (memcached -U)
@@ -75,6 +78,12 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 	})
 	if cfg.Memcached.Enabled {
 		if err := s.startMemcached(opt); err != nil {
+			s.closeAll()
+			return nil, err
+		}
+	}
+	if cfg.Redis.Enabled {
+		if err := s.startRedis(); err != nil {
 			s.closeAll()
 			return nil, err
 		}
@@ -139,6 +148,48 @@ func (s *Server) startMemcached(opt Options) error {
 	return nil
 }
 
+func (s *Server) startRedis() error {
+	rc := s.cfg.Redis
+	host, port, _ := net.SplitHostPort(rc.Addr)
+	portNum, _ := strconv.Atoi(port)
+	exe, _ := os.Executable()
+	s.redis = redis.New(s.ks, redis.Config{
+		Port:           portNum,
+		Bind:           host,
+		RequirePass:    rc.RequirePass,
+		MaxClients:     rc.MaxClients,
+		Databases:      s.cfg.Databases,
+		Limits:         resp.DefaultLimits,
+		Timeout:        rc.Timeout,
+		Log:            s.log,
+		Shutdown:       s.Shutdown,
+		ConfigFile:     rc.ConfigFile,
+		ExecutablePath: exe,
+		FerryVersion:   Version,
+	})
+	if err := s.redis.ApplyParams(rc.Params); err != nil {
+		return err
+	}
+	var lns multiCounter
+	for _, h := range strings.Split(host, ",") {
+		ln, err := netsrv.Listen(netsrv.Config{
+			Name:     "redis",
+			Addr:     net.JoinHostPort(h, port),
+			MaxConns: rc.MaxClients,
+			Reject:   s.redis.Reject,
+			Logger:   s.log,
+		}, s.redis)
+		if err != nil {
+			return err
+		}
+		s.listeners = append(s.listeners, ln)
+		s.addrs["redis"] = append(s.addrs["redis"], ln.Addr())
+		lns = append(lns, ln)
+	}
+	s.redis.SetListeners(lns)
+	return nil
+}
+
 // multiCounter sums the connection counters of several listeners.
 type multiCounter []*netsrv.Server
 
@@ -151,6 +202,16 @@ func (m multiCounter) Stats() netsrv.Stats {
 		st.Rejected += x.Rejected
 	}
 	return st
+}
+
+// Get returns the open connection with the given ID, or nil.
+func (m multiCounter) Get(id uint64) *netsrv.Conn {
+	for _, l := range m {
+		if c := l.Get(id); c != nil {
+			return c
+		}
+	}
+	return nil
 }
 
 // Each calls fn for every open connection of the listeners.
@@ -226,6 +287,9 @@ func (s *Server) closeAll() {
 	}
 	if s.memcached != nil {
 		s.memcached.Close()
+	}
+	if s.redis != nil {
+		s.redis.Close()
 	}
 	s.ks.Close()
 }

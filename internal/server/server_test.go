@@ -15,6 +15,7 @@ import (
 func TestRunServesAndShutsDown(t *testing.T) {
 	cfg := config.Default()
 	cfg.Memcached.Addr = "127.0.0.1:0"
+	cfg.Redis.Addr = "127.0.0.1:0"
 	s, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), VerboseOut: io.Discard})
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +54,7 @@ func TestNewFailsOnBusyPort(t *testing.T) {
 	defer ln.Close()
 	cfg := config.Default()
 	cfg.Memcached.Addr = ln.Addr().String()
+	cfg.Redis.Enabled = false
 	if _, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err == nil {
 		t.Fatal("New succeeded on a port in use")
 	}

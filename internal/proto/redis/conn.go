@@ -1,0 +1,266 @@
+package redis
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ferry/internal/bufpool"
+	"ferry/internal/keyspace"
+	"ferry/internal/netsrv"
+	"ferry/internal/proto/resp"
+)
+
+const (
+	readBufSize = 16 << 10
+	outBufSize  = 16 << 10
+	flushAt     = 1 << 20
+)
+
+// replyMode is CLIENT REPLY's setting.
+type replyMode uint8
+
+const (
+	replyOn      replyMode = iota
+	replyOff               // no replies until CLIENT REPLY ON
+	replySkipArm           // CLIENT REPLY SKIP just ran (it has no reply)
+	replySkip              // drop this command's reply, then back on
+)
+
+// Conn is one Redis client. Fields without a comment are owned by the
+// connection's goroutine; the atomics and infoMu fields are read by others
+// (CLIENT LIST, INFO clients).
+type Conn struct {
+	srv    *Server
+	nc     *netsrv.Conn
+	id     uint64
+	parser resp.Parser
+	in     []byte
+	r, w   int
+	ownIn  []byte
+	out    resp.Writer
+	ownOut []byte
+
+	db      int
+	authed  bool
+	closing bool
+	reply   replyMode
+
+	txn     keyspace.Txn  // storage for the current command's lock
+	execTxn *keyspace.Txn // set while EXEC runs: commands reuse its locks
+	multi   *multiState
+	watch   watchState
+
+	argv [][]byte // the command being run (for CLIENT LIST cmd=, slowlog)
+
+	blockMu   sync.Mutex
+	blockedOn *keyspace.Waiter // set while in a blocking command
+	unblock   chan unblockKind // CLIENT UNBLOCK's way in
+
+	subs pubsubState
+
+	created    time.Time
+	lastActive atomic.Int64 // unix ms
+	lastCmd    atomic.Pointer[Command]
+	curDB      atomic.Int32
+	proto      atomic.Int32
+	qbuf       atomic.Int64 // unread input bytes, for CLIENT LIST
+	omem       atomic.Int64 // pending output bytes
+
+	infoMu  sync.Mutex
+	name    string
+	libName string
+	libVer  string
+	noEvict bool
+}
+
+// ServeConn serves one Redis connection (netsrv.Handler).
+func (s *Server) ServeConn(nc *netsrv.Conn) {
+	c := &Conn{
+		srv:     s,
+		nc:      nc,
+		id:      nc.ID,
+		ownIn:   make([]byte, readBufSize),
+		ownOut:  make([]byte, 0, outBufSize),
+		created: time.Now(),
+	}
+	c.parser.Limits = s.config().Limits
+	c.in, c.out.Buf, c.out.Proto = c.ownIn, c.ownOut, 2
+	c.proto.Store(2)
+	c.lastActive.Store(time.Now().UnixMilli())
+	c.authed = s.requirePass() == ""
+	nc.Data.Store(c)
+	defer c.cleanup()
+	for {
+		c.process()
+		if !c.flush() || c.closing {
+			return
+		}
+		if !c.fill() {
+			return
+		}
+	}
+}
+
+// cleanup releases what the client holds when it goes away.
+func (c *Conn) cleanup() {
+	c.unwatchAll()
+	if len(c.in) > len(c.ownIn) {
+		bufpool.Put(c.in)
+	}
+}
+
+// process runs every complete command in the input buffer.
+func (c *Conn) process() {
+	limit := c.srv.config().QueryBufferLimit
+	for !c.closing && c.r < c.w {
+		c.parser.Unauthenticated = !c.authed
+		args, n, err := c.parser.Parse(c.in[c.r:c.w])
+		if err == resp.ErrIncomplete {
+			if int64(c.w-c.r) > limit {
+				c.srv.log.Warn("closing client that reached max query buffer length", "id", c.id)
+				c.closing = true
+				return
+			}
+			c.ensureRoom(c.parser.Need())
+			return
+		}
+		if err != nil {
+			c.out.Error("ERR " + err.Error())
+			c.closing = true
+			return
+		}
+		c.r += n
+		c.srv.netIn.Add(uint64(n))
+		if len(args) == 0 {
+			continue
+		}
+		c.execute(args)
+		if len(c.out.Buf) >= flushAt && !c.flush() {
+			c.closing = true
+		}
+	}
+	c.qbuf.Store(int64(c.w - c.r))
+}
+
+// ensureRoom makes the buffer able to hold need bytes of unread input (or
+// more than now, when need is 0). Buffers beyond the connection's own come
+// from bufpool and grow only as data arrives, never to a declared length
+// alone, so a client announcing a huge bulk cannot make Ferry allocate it.
+func (c *Conn) ensureRoom(need int) {
+	unread := c.w - c.r
+	if need == 0 || need <= unread {
+		need = unread + 1
+	}
+	if need <= len(c.in)-c.r {
+		return
+	}
+	if need <= len(c.in) && c.r > 0 {
+		copy(c.in, c.in[c.r:c.w])
+	} else {
+		size := max(2*len(c.in), min(need, unread+unread/2+readBufSize))
+		nb := bufpool.Get(size)
+		nb = nb[:cap(nb)]
+		copy(nb, c.in[c.r:c.w])
+		if len(c.in) > len(c.ownIn) {
+			bufpool.Put(c.in)
+		}
+		c.in = nb
+	}
+	c.r, c.w = 0, unread
+}
+
+// fill reads more input, reporting false when the connection is done.
+func (c *Conn) fill() bool {
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+		if len(c.in) > len(c.ownIn) {
+			bufpool.Put(c.in)
+			c.in = c.ownIn
+		}
+	} else if c.w == len(c.in) {
+		c.ensureRoom(0)
+	}
+	n, _ := c.nc.Read(c.in[c.w:])
+	c.w += n
+	if n > 0 {
+		c.lastActive.Store(time.Now().UnixMilli())
+	}
+	return n > 0
+}
+
+// flush writes pending replies, reporting false if the client is gone.
+func (c *Conn) flush() bool {
+	if len(c.out.Buf) == 0 {
+		return true
+	}
+	_, err := c.nc.Write(c.out.Buf)
+	c.srv.netOut.Add(uint64(len(c.out.Buf)))
+	if cap(c.out.Buf) > cap(c.ownOut) {
+		bufpool.Put(c.out.Buf)
+	}
+	c.out.Buf = c.ownOut[:0]
+	return err == nil
+}
+
+// reserveOut makes room for n more output bytes from the buffer pool.
+func (c *Conn) reserveOut(n int) {
+	if cap(c.out.Buf)-len(c.out.Buf) < n {
+		old := c.out.Buf
+		c.out.Buf = bufpool.Grow(c.out.Buf, n)
+		if cap(old) == cap(c.ownOut) {
+			c.ownOut = old[:0]
+		}
+	}
+}
+
+// unblockCh returns the channel that ends the client's current block, or
+// nil when it is not blocked.
+func (c *Conn) unblockCh() chan unblockKind {
+	c.blockMu.Lock()
+	defer c.blockMu.Unlock()
+	return c.unblock
+}
+
+// lock returns a Txn with key's shard locked, or the running EXEC's Txn.
+func (c *Conn) lock(key []byte) *keyspace.Txn {
+	if c.execTxn != nil {
+		return c.execTxn
+	}
+	c.txn = c.srv.ks.Lock(c.db, key)
+	return &c.txn
+}
+
+// lockKeys returns a Txn with the shards of keys locked, or EXEC's Txn.
+func (c *Conn) lockKeys(keys [][]byte) *keyspace.Txn {
+	if c.execTxn != nil {
+		return c.execTxn
+	}
+	c.txn = c.srv.ks.LockKeys(c.db, keys)
+	return &c.txn
+}
+
+// lockAll returns a Txn with every shard locked, or EXEC's Txn.
+func (c *Conn) lockAll() *keyspace.Txn {
+	if c.execTxn != nil {
+		return c.execTxn
+	}
+	c.txn = c.srv.ks.LockAll(c.db)
+	return &c.txn
+}
+
+// unlock releases t unless it belongs to a running EXEC.
+func (c *Conn) unlock(t *keyspace.Txn) {
+	if t != c.execTxn {
+		t.Unlock()
+	}
+}
+
+// selectDB switches the client's database.
+func (c *Conn) selectDB(db int) {
+	c.db = db
+	c.curDB.Store(int32(db))
+	if c.execTxn != nil {
+		c.execTxn.SetDB(db)
+	}
+}

@@ -1,0 +1,36 @@
+package redis
+
+// writePersistenceInfo writes INFO persistence. Ferry keeps no files yet,
+// so it reports what Redis reports with persistence disabled.
+func (s *Server) writePersistenceInfo(kv func(string, any)) {
+	kv("loading", 0)
+	kv("async_loading", 0)
+	kv("current_cow_peak", 0)
+	kv("current_cow_size", 0)
+	kv("current_cow_size_age", 0)
+	kv("current_fork_perc", "0.00")
+	kv("current_save_keys_processed", 0)
+	kv("current_save_keys_total", 0)
+	kv("rdb_changes_since_last_save", 0)
+	kv("rdb_bgsave_in_progress", 0)
+	kv("rdb_last_save_time", s.lastSave.Load())
+	kv("rdb_last_bgsave_status", "ok")
+	kv("rdb_last_bgsave_time_sec", -1)
+	kv("rdb_current_bgsave_time_sec", -1)
+	kv("rdb_saves", 0)
+	kv("rdb_last_cow_size", 0)
+	kv("rdb_last_load_keys_expired", 0)
+	kv("rdb_last_load_keys_loaded", 0)
+	kv("aof_enabled", 0)
+	kv("aof_rewrite_in_progress", 0)
+	kv("aof_rewrite_scheduled", 0)
+	kv("aof_last_rewrite_time_sec", -1)
+	kv("aof_current_rewrite_time_sec", -1)
+	kv("aof_last_bgrewrite_status", "ok")
+	kv("aof_rewrites", 0)
+	kv("aof_rewrites_consecutive_failures", 0)
+	kv("aof_last_write_status", "ok")
+	kv("aof_last_cow_size", 0)
+	kv("module_fork_in_progress", 0)
+	kv("module_fork_last_cow_size", 0)
+}

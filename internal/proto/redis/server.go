@@ -1,0 +1,192 @@
+// Package redis is Ferry's Redis front end: RESP2/RESP3 connections, the
+// command table (arity, flags, key positions) and the command families
+// (strings.go, keys.go, hashes.go, lists.go, sets.go, zsets.go, tx.go,
+// connection.go, admin.go) over the shared keyspace. Engine errors become
+// Redis's exact texts in errmap.go. Imports: resp, keyspace, netsrv.
+package redis
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ferry/internal/keyspace"
+	"ferry/internal/netsrv"
+	"ferry/internal/proto/resp"
+)
+
+// CompatVersion is the Redis version Ferry reports (INFO, HELLO). Clients
+// pick protocol features by it.
+const CompatVersion = "7.0.15"
+
+// Config configures the Redis front end. Fields mirror redis.conf options.
+type Config struct {
+	Port             int
+	Bind             string
+	RequirePass      string
+	MaxClients       int
+	Databases        int
+	Limits           resp.Limits
+	QueryBufferLimit int64 // client-query-buffer-limit (1 GB)
+	Timeout          int   // idle client timeout in seconds (0 = none)
+	HZ               int
+	Log              *slog.Logger
+	Shutdown         func() // SHUTDOWN asks the process to stop
+	ConfigFile       string // for CONFIG REWRITE and INFO
+	ExecutablePath   string
+	Mode             string // "standalone"
+	FerryVersion     string
+}
+
+// Listeners reports the Redis listeners' connections.
+type Listeners interface {
+	Stats() netsrv.Stats
+	Each(func(*netsrv.Conn))
+	Get(id uint64) *netsrv.Conn
+}
+
+// Server is the Redis front end. It implements netsrv.Handler.
+type Server struct {
+	ks      *keyspace.Keyspace
+	log     *slog.Logger
+	started time.Time
+	runID   string
+
+	cfgMu sync.RWMutex
+	cfg   Config
+	conf  *settings // CONFIG GET/SET parameters
+
+	table     map[string]*Command
+	listeners atomic.Pointer[Listeners]
+
+	// counters for INFO stats
+	commands     atomic.Uint64
+	netIn        atomic.Uint64
+	netOut       atomic.Uint64
+	rejected     atomic.Uint64
+	errorReplies atomic.Uint64
+	lastSave     atomic.Int64
+
+	pause    pauseState
+	slow     slowlog
+	limits   thresholds // collection encodings, guarded by cfgMu
+	rates    rateSampler
+	errStats errorStats
+	blocked  atomic.Int64 // clients in a blocking command
+	peak     atomic.Int64 // used_memory_peak
+
+	stopCron chan struct{}
+	cronDone chan struct{}
+}
+
+// New returns a Redis front end over ks.
+func New(ks *keyspace.Keyspace, cfg Config) *Server {
+	if cfg.Limits.MaxBulkLen == 0 {
+		cfg.Limits = resp.DefaultLimits
+	}
+	if cfg.QueryBufferLimit == 0 {
+		cfg.QueryBufferLimit = 1 << 30
+	}
+	if cfg.Databases == 0 {
+		cfg.Databases = ks.Databases()
+	}
+	if cfg.HZ == 0 {
+		cfg.HZ = 10
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = "standalone"
+	}
+	var id [20]byte
+	rand.Read(id[:])
+	s := &Server{
+		ks:      ks,
+		log:     cfg.Log,
+		started: time.Now(),
+		runID:   hex.EncodeToString(id[:]),
+		cfg:     cfg,
+	}
+	s.lastSave.Store(s.started.Unix())
+	s.table = buildTable()
+	s.slow.init()
+	s.conf = newSettings(s)
+	s.stopCron, s.cronDone = make(chan struct{}), make(chan struct{})
+	go s.cron()
+	return s
+}
+
+// Close stops the server's background work.
+func (s *Server) Close() {
+	close(s.stopCron)
+	<-s.cronDone
+}
+
+// cron samples the instantaneous rates INFO reports, every 100 ms.
+func (s *Server) cron() {
+	defer close(s.cronDone)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCron:
+			return
+		case <-t.C:
+			s.rates.sample(s.commands.Load(), s.netIn.Load(), s.netOut.Load())
+			s.peakMemory(s.ks.Used())
+		}
+	}
+}
+
+// peakMemory records used as a candidate peak and returns the peak.
+func (s *Server) peakMemory(used int64) int64 {
+	for {
+		p := s.peak.Load()
+		if used <= p {
+			return p
+		}
+		if s.peak.CompareAndSwap(p, used) {
+			return used
+		}
+	}
+}
+
+// SetListeners tells the server where its listeners' connections are.
+func (s *Server) SetListeners(l Listeners) { s.listeners.Store(&l) }
+
+func (s *Server) config() Config {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	return s.cfg
+}
+
+// Reject tells a client refused at the connection limit why, as Redis.
+func (s *Server) Reject(c net.Conn) {
+	s.rejected.Add(1)
+	io.WriteString(c, "-ERR max number of clients reached\r\n")
+}
+
+// eachClient calls fn for every connected client.
+func (s *Server) eachClient(fn func(*Conn)) {
+	if p := s.listeners.Load(); p != nil {
+		(*p).Each(func(nc *netsrv.Conn) {
+			if c, ok := nc.Data.Load().(*Conn); ok {
+				fn(c)
+			}
+		})
+	}
+}
+
+// connStats returns the listeners' connection counters.
+func (s *Server) connStats() netsrv.Stats {
+	if p := s.listeners.Load(); p != nil {
+		return (*p).Stats()
+	}
+	return netsrv.Stats{}
+}
