@@ -69,6 +69,7 @@ type EventKind uint8
 const (
 	EventExpired EventKind = iota + 1 // removed because its TTL passed
 	EventEvicted                      // removed to stay under the memory limit
+	EventNew                          // created (keyspace notification "new")
 )
 
 // Observer receives key events. It is called with the entry's shard

@@ -150,6 +150,7 @@ func (t *Txn) SetString(key, val []byte, flags uint32, expireMs int64) *Entry {
 		d.insert(h, e)
 		s.lruPushFront(e)
 		t.account(s, e, 0)
+		t.ks.notify(EventNew, s, e)
 	} else {
 		before := e.size()
 		if e.typ != TypeString {
@@ -200,6 +201,7 @@ func (t *Txn) SetObject(key []byte, typ Type, val any, size int64) *Entry {
 		d.insert(h, e)
 		s.lruPushFront(e)
 		t.account(s, e, 0)
+		t.ks.notify(EventNew, s, e)
 	} else {
 		before := e.size()
 		e.setObject(key, typ, val, size)

@@ -114,18 +114,34 @@ func registerCommands(cmds ...*Command) bool {
 	return true
 }
 
+// buildTable gives a server its own copy of every command (statistics are
+// per server), with arity, flags and key positions from the metadata.
 func buildTable() map[string]*Command {
 	t := map[string]*Command{}
 	for _, fam := range commandFamilies {
-		for _, c := range fam {
-			if _, dup := t[c.Name]; dup {
-				panic("redis: command declared twice: " + c.Name)
+		for _, decl := range fam {
+			if _, dup := t[decl.Name]; dup {
+				panic("redis: command declared twice: " + decl.Name)
 			}
+			c := decl.clone()
 			c.applyMeta()
 			t[c.Name] = c
 		}
 	}
 	return t
+}
+
+func (cmd *Command) clone() *Command {
+	c := &Command{Name: cmd.Name, Run: cmd.Run, Keys: cmd.Keys}
+	if cmd.Sub != nil {
+		c.Sub = map[string]*Command{}
+		for k, s := range cmd.Sub {
+			sc := s.clone()
+			sc.Parent = c
+			c.Sub[k] = sc
+		}
+	}
+	return c
 }
 
 // lookupCommand finds a command by name, case-insensitively, without
@@ -224,6 +240,11 @@ func (c *Conn) execute(args [][]byte) {
 		c.out.Error(errNoAuth)
 		cmd.rejectedCalls.Add(1)
 		c.srv.errStats.add(c.out.Buf[mark:])
+		c.afterReply(mark)
+		return
+	}
+	if c.subs.n.Load() > 0 && c.out.Proto == 2 && !allowedWhileSubscribed(cmd) {
+		c.out.Error("ERR Can't execute '" + cmd.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		c.afterReply(mark)
 		return
 	}

@@ -57,7 +57,9 @@ type Conn struct {
 	blockedOn *keyspace.Waiter // set while in a blocking command
 	unblock   chan unblockKind // CLIENT UNBLOCK's way in
 
-	subs pubsubState
+	subs  pubsubState
+	async *asyncOut   // set once the client subscribes: output is shared with publishers
+	sub   *subscriber // the client as seen by the pubsub hub
 
 	created    time.Time
 	lastActive atomic.Int64 // unix ms
@@ -105,6 +107,10 @@ func (s *Server) ServeConn(nc *netsrv.Conn) {
 // cleanup releases what the client holds when it goes away.
 func (c *Conn) cleanup() {
 	c.unwatchAll()
+	if c.async != nil {
+		c.srv.resetPubSub(c)
+		c.async.stop()
+	}
 	if len(c.in) > len(c.ownIn) {
 		bufpool.Put(c.in)
 	}
@@ -193,6 +199,11 @@ func (c *Conn) fill() bool {
 func (c *Conn) flush() bool {
 	if len(c.out.Buf) == 0 {
 		return true
+	}
+	if c.async != nil {
+		ok := c.async.push(c.out.Buf)
+		c.out.Buf = c.ownOut[:0]
+		return ok
 	}
 	_, err := c.nc.Write(c.out.Buf)
 	c.srv.netOut.Add(uint64(len(c.out.Buf)))

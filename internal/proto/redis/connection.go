@@ -37,6 +37,17 @@ var _ = registerCommands(
 )
 
 func cmdPing(c *Conn, args [][]byte) {
+	if c.subs.n.Load() > 0 && c.out.Proto == 2 {
+		// A subscribed RESP2 client gets PING's answer shaped as a message.
+		c.out.Array(2)
+		c.out.BulkString("pong")
+		if len(args) > 1 {
+			c.out.Bulk(args[1])
+		} else {
+			c.out.BulkString("")
+		}
+		return
+	}
 	switch len(args) {
 	case 1:
 		c.out.Simple("PONG")

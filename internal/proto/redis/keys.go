@@ -47,6 +47,7 @@ func cmdDel(c *Conn, args [][]byte) {
 	n := 0
 	for _, k := range keys {
 		if t.Delete(k) {
+			c.notify(notifyGeneric, "del", k)
 			n++
 		}
 	}
@@ -144,8 +145,10 @@ func (c *Conn) expire(args [][]byte, unit int64, abs bool) {
 	}
 	if at <= t.NowMs() {
 		t.DeleteEntry(e)
+		c.notify(notifyGeneric, "del", args[1])
 	} else {
 		t.SetExpire(e, at)
+		c.notify(notifyGeneric, "expire", args[1])
 	}
 	c.out.Int(1)
 }
@@ -188,6 +191,7 @@ func cmdPersist(c *Conn, args [][]byte) {
 	e := t.Peek(args[1])
 	if e != nil && e.Expire() != 0 {
 		t.SetExpire(e, 0)
+		c.notify(notifyGeneric, "persist", args[1])
 		c.out.Int(1)
 	} else {
 		c.out.Int(0)
@@ -220,6 +224,8 @@ func (c *Conn) rename(args [][]byte, nx bool) {
 		t.Delete(dst)
 	}
 	t.Rename(e, dst, c.db)
+	c.notify(notifyGeneric, "rename_from", src)
+	c.notify(notifyGeneric, "rename_to", dst)
 	if nx {
 		c.out.Int(1)
 	} else {
@@ -279,6 +285,7 @@ func cmdCopy(c *Conn, args [][]byte) {
 		t.SetExpire(ne, e.Expire())
 	}
 	t.SetDB(saved)
+	c.srv.notifyDB(notifyGeneric, "copy_to", dst, dstDB)
 	c.out.Int(1)
 }
 
@@ -300,6 +307,8 @@ func cmdMove(c *Conn, args [][]byte) {
 		return
 	}
 	t.Rename(e, args[1], int(db))
+	c.notify(notifyGeneric, "move_from", args[1])
+	c.srv.notifyDB(notifyGeneric, "move_to", args[1], int(db))
 	c.out.Int(1)
 }
 

@@ -1,31 +1,482 @@
 package redis
 
-// pubsubState is a client's subscriptions (SUBSCRIBE, PSUBSCRIBE,
-// SSUBSCRIBE). Owned by the client's goroutine; counts are mirrored in
-// atomics for CLIENT LIST.
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ferry/internal/proto/resp"
+	"ferry/internal/pubsub"
+)
+
+// Pub/Sub: SUBSCRIBE and friends, PUBLISH, PUBSUB. A subscribed client's
+// output goes through an asyncOut, because publishers on other goroutines
+// write to it; its size is bounded by client-output-buffer-limit pubsub.
+
+var _ = registerCommands(
+	cmd("subscribe", cmdSubscribe),
+	cmd("unsubscribe", cmdUnsubscribe),
+	cmd("psubscribe", cmdPSubscribe),
+	cmd("punsubscribe", cmdPUnsubscribe),
+	cmd("ssubscribe", cmdSSubscribe),
+	cmd("sunsubscribe", cmdSUnsubscribe),
+	cmd("publish", cmdPublish),
+	cmd("spublish", cmdSPublish),
+	container("pubsub",
+		cmd("channels", cmdPubsubChannels),
+		cmd("numsub", cmdPubsubNumSub),
+		cmd("numpat", func(c *Conn, _ [][]byte) { c.out.Int(int64(c.srv.hub.NumPat())) }),
+		cmd("shardchannels", cmdPubsubShardChannels),
+		cmd("shardnumsub", cmdPubsubShardNumSub),
+		cmd("help", helpFor("PUBSUB", "CHANNELS [<pattern>]", "NUMPAT", "NUMSUB [<channel> ...]", "SHARDCHANNELS [<pattern>]", "SHARDNUMSUB [<shardchannel> ...]")),
+	),
+)
+
+// pubsubState is a client's subscriptions. Owned by the client's goroutine
+// except the counters, which CLIENT LIST reads.
 type pubsubState struct {
 	channels map[string]struct{}
 	patterns map[string]struct{}
 	shard    map[string]struct{}
+	n        atomic.Int64 // channels + patterns + shard channels
+	nChan    atomic.Int32
+	nPat     atomic.Int32
+	nShard   atomic.Int32
+}
+
+func (p *pubsubState) update() {
+	p.nChan.Store(int32(len(p.channels)))
+	p.nPat.Store(int32(len(p.patterns)))
+	p.nShard.Store(int32(len(p.shard)))
+	p.n.Store(int64(len(p.channels) + len(p.patterns) + len(p.shard)))
 }
 
 // subCounts returns the numbers of channel, pattern and shard-channel
-// subscriptions.
+// subscriptions (safe from any goroutine).
 func (c *Conn) subCounts() (int, int, int) {
-	return len(c.subs.channels), len(c.subs.patterns), len(c.subs.shard)
+	return int(c.subs.nChan.Load()), int(c.subs.nPat.Load()), int(c.subs.nShard.Load())
 }
 
 // subscriptions is the client's total number of subscriptions.
-func (c *Conn) subscriptions() int {
-	a, b, d := c.subCounts()
-	return a + b + d
-}
+func (c *Conn) subscriptions() int { return int(c.subs.n.Load()) }
 
-// resetPubSub drops every subscription (RESET).
+// resetPubSub drops every subscription (RESET, or the client leaving).
 func (s *Server) resetPubSub(c *Conn) {
-	c.subs = pubsubState{}
+	for ch := range c.subs.channels {
+		s.hub.Unsubscribe(c.sub, ch)
+	}
+	for p := range c.subs.patterns {
+		s.hub.PUnsubscribe(c.sub, p)
+	}
+	for ch := range c.subs.shard {
+		s.hub.SUnsubscribe(c.sub, ch)
+	}
+	c.subs.channels, c.subs.patterns, c.subs.shard = nil, nil, nil
+	c.subs.update()
 }
 
-// pubsubCounts returns the server's numbers of channels with subscribers,
-// pattern subscriptions and shard channels (INFO stats).
-func (s *Server) pubsubCounts() (channels, patterns, shard int) { return 0, 0, 0 }
+// pubsubCounts returns INFO's pubsub_channels, pubsub_patterns and
+// pubsubshard_channels.
+func (s *Server) pubsubCounts() (int, int, int) { return s.hub.Counts() }
+
+// allowedWhileSubscribed are the commands a RESP2 client in subscribed
+// mode may send.
+func allowedWhileSubscribed(cmd *Command) bool {
+	switch cmd.Name {
+	case "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// subscriber delivers published messages to one client's asyncOut.
+type subscriber struct{ c *Conn }
+
+// Deliver implements pubsub.Subscriber: the message is encoded straight
+// into the client's pending output, so publishing never waits for a slow
+// reader; a reader that falls too far behind is disconnected.
+func (s *subscriber) Deliver(kind pubsub.Kind, pattern, channel, message []byte) {
+	a := s.c.async
+	proto := int(s.c.proto.Load())
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return
+	}
+	w := resp.Writer{Buf: a.buf, Proto: proto}
+	switch kind {
+	case pubsub.KindMessage:
+		w.Push(3)
+		w.BulkString("message")
+	case pubsub.KindSMessage:
+		w.Push(3)
+		w.BulkString("smessage")
+	default:
+		w.Push(4)
+		w.BulkString("pmessage")
+		w.Bulk(pattern)
+	}
+	w.Bulk(channel)
+	w.Bulk(message)
+	a.buf = w.Buf
+	a.afterAppend()
+	a.mu.Unlock()
+}
+
+// asyncOut is a client's output when other goroutines may write to it: a
+// buffer that a dedicated writer goroutine drains to the socket.
+type asyncOut struct {
+	c      *Conn
+	mu     sync.Mutex
+	buf    []byte
+	spare  []byte
+	wake   chan struct{}
+	closed bool
+	over   time.Time // since when the buffer has been over the soft limit
+}
+
+// startAsync switches the client to asynchronous output.
+func (c *Conn) startAsync() {
+	if c.async != nil {
+		return
+	}
+	a := &asyncOut{c: c, wake: make(chan struct{}, 1)}
+	c.async = a
+	c.sub = &subscriber{c}
+	go a.run()
+}
+
+// afterAppend checks the pubsub output limits and wakes the writer. Called
+// with a.mu held.
+func (a *asyncOut) afterAppend() {
+	hard, soft, secs := a.c.srv.pubsubLimits()
+	n := int64(len(a.buf))
+	switch {
+	case hard > 0 && n > hard:
+		a.kill("hard")
+		return
+	case soft > 0 && n > soft:
+		if a.over.IsZero() {
+			a.over = time.Now()
+		} else if time.Since(a.over) > time.Duration(secs)*time.Second {
+			a.kill("soft")
+			return
+		}
+	default:
+		a.over = time.Time{}
+	}
+	a.c.omem.Store(n)
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (a *asyncOut) kill(which string) {
+	a.closed = true
+	a.buf = nil
+	a.c.srv.log.Warn("client scheduled to be closed ASAP for overcoming of output buffer limits",
+		"id", a.c.id, "limit", which, "class", "pubsub")
+	a.c.nc.Kill()
+}
+
+// push queues the client's own replies behind anything already pending.
+func (a *asyncOut) push(b []byte) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return false
+	}
+	a.buf = append(a.buf, b...)
+	a.afterAppend()
+	return !a.closed
+}
+
+// run writes pending output until the client is closed.
+func (a *asyncOut) run() {
+	for range a.wake {
+		a.mu.Lock()
+		if a.closed {
+			a.mu.Unlock()
+			return
+		}
+		out := a.buf
+		a.buf = a.spare[:0]
+		a.mu.Unlock()
+		if len(out) > 0 {
+			_, err := a.c.nc.Write(out)
+			a.c.srv.netOut.Add(uint64(len(out)))
+			if err != nil {
+				a.mu.Lock()
+				a.closed = true
+				a.mu.Unlock()
+				return
+			}
+		}
+		a.mu.Lock()
+		a.spare = out[:0]
+		if cap(a.spare) > 1<<20 {
+			a.spare = nil
+		}
+		if len(a.buf) == 0 {
+			a.c.omem.Store(0)
+		}
+		a.mu.Unlock()
+	}
+}
+
+// stop ends the writer goroutine (the client is leaving).
+func (a *asyncOut) stop() {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pubsubLimits returns client-output-buffer-limit pubsub: hard bytes, soft
+// bytes, soft seconds.
+func (s *Server) pubsubLimits() (int64, int64, int64) {
+	return s.outLimits.hard.Load(), s.outLimits.soft.Load(), s.outLimits.secs.Load()
+}
+
+// outputLimits holds client-output-buffer-limit for the pubsub class.
+type outputLimits struct {
+	hard, soft, secs atomic.Int64
+}
+
+// subReply writes one subscribe-family confirmation straight into the
+// shared output, so that it is ordered exactly with the messages the hub
+// delivers: a confirmation is queued before the hub may deliver on a new
+// subscription, and after it stops delivering on an ended one.
+func (c *Conn) subReply(kind string, name []byte, count int) {
+	a := c.async
+	a.mu.Lock()
+	w := resp.Writer{Buf: a.buf, Proto: c.out.Proto}
+	w.Push(3)
+	w.BulkString(kind)
+	if name == nil {
+		w.Null()
+	} else {
+		w.Bulk(name)
+	}
+	w.Int(int64(count))
+	a.buf = w.Buf
+	if !a.closed {
+		a.afterAppend()
+	}
+	a.mu.Unlock()
+}
+
+// enterPubSub prepares a subscribe-family command: output becomes shared,
+// and replies of earlier commands go out first.
+func (c *Conn) enterPubSub() {
+	c.startAsync()
+	c.flush()
+}
+
+func (c *Conn) countChanPat() int { return len(c.subs.channels) + len(c.subs.patterns) }
+
+func cmdSubscribe(c *Conn, args [][]byte) {
+	if c.execTxn != nil {
+		c.out.Error("ERR SUBSCRIBE isn't allowed for a DENY BLOCKING client")
+		return
+	}
+	c.enterPubSub()
+	if c.subs.channels == nil {
+		c.subs.channels = map[string]struct{}{}
+	}
+	for _, ch := range args[1:] {
+		name := string(ch)
+		_, had := c.subs.channels[name]
+		c.subs.channels[name] = struct{}{}
+		c.subs.update()
+		c.subReply("subscribe", ch, c.countChanPat())
+		if !had {
+			c.srv.hub.Subscribe(c.sub, name)
+		}
+	}
+}
+
+func cmdUnsubscribe(c *Conn, args [][]byte) {
+	c.enterPubSub()
+	names := args[1:]
+	if len(names) == 0 {
+		for ch := range c.subs.channels {
+			names = append(names, []byte(ch))
+		}
+		if len(names) == 0 {
+			c.subReply("unsubscribe", nil, c.countChanPat())
+			return
+		}
+	}
+	for _, ch := range names {
+		if _, ok := c.subs.channels[string(ch)]; ok {
+			delete(c.subs.channels, string(ch))
+			c.srv.hub.Unsubscribe(c.sub, string(ch))
+		}
+		c.subs.update()
+		c.subReply("unsubscribe", ch, c.countChanPat())
+	}
+}
+
+func cmdPSubscribe(c *Conn, args [][]byte) {
+	if c.execTxn != nil {
+		c.out.Error("ERR PSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+		return
+	}
+	c.enterPubSub()
+	if c.subs.patterns == nil {
+		c.subs.patterns = map[string]struct{}{}
+	}
+	for _, p := range args[1:] {
+		name := string(p)
+		_, had := c.subs.patterns[name]
+		c.subs.patterns[name] = struct{}{}
+		c.subs.update()
+		c.subReply("psubscribe", p, c.countChanPat())
+		if !had {
+			c.srv.hub.PSubscribe(c.sub, name)
+		}
+	}
+}
+
+func cmdPUnsubscribe(c *Conn, args [][]byte) {
+	c.enterPubSub()
+	names := args[1:]
+	if len(names) == 0 {
+		for p := range c.subs.patterns {
+			names = append(names, []byte(p))
+		}
+		if len(names) == 0 {
+			c.subReply("punsubscribe", nil, c.countChanPat())
+			return
+		}
+	}
+	for _, p := range names {
+		if _, ok := c.subs.patterns[string(p)]; ok {
+			delete(c.subs.patterns, string(p))
+			c.srv.hub.PUnsubscribe(c.sub, string(p))
+		}
+		c.subs.update()
+		c.subReply("punsubscribe", p, c.countChanPat())
+	}
+}
+
+func cmdSSubscribe(c *Conn, args [][]byte) {
+	if c.execTxn != nil {
+		c.out.Error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+		return
+	}
+	c.enterPubSub()
+	if c.subs.shard == nil {
+		c.subs.shard = map[string]struct{}{}
+	}
+	for _, ch := range args[1:] {
+		name := string(ch)
+		_, had := c.subs.shard[name]
+		c.subs.shard[name] = struct{}{}
+		c.subs.update()
+		c.subReply("ssubscribe", ch, len(c.subs.shard))
+		if !had {
+			c.srv.hub.SSubscribe(c.sub, name)
+		}
+	}
+}
+
+func cmdSUnsubscribe(c *Conn, args [][]byte) {
+	c.enterPubSub()
+	names := args[1:]
+	if len(names) == 0 {
+		for ch := range c.subs.shard {
+			names = append(names, []byte(ch))
+		}
+		if len(names) == 0 {
+			c.subReply("sunsubscribe", nil, 0)
+			return
+		}
+	}
+	for _, ch := range names {
+		if _, ok := c.subs.shard[string(ch)]; ok {
+			delete(c.subs.shard, string(ch))
+			c.srv.hub.SUnsubscribe(c.sub, string(ch))
+		}
+		c.subs.update()
+		c.subReply("sunsubscribe", ch, len(c.subs.shard))
+	}
+}
+
+func cmdPublish(c *Conn, args [][]byte) {
+	c.out.Int(int64(c.srv.hub.Publish(args[1], args[2])))
+}
+
+func cmdSPublish(c *Conn, args [][]byte) {
+	c.out.Int(int64(c.srv.hub.SPublish(args[1], args[2])))
+}
+
+func (c *Conn) writeNames(names []string) {
+	c.out.Array(len(names))
+	for _, n := range names {
+		c.out.BulkString(n)
+	}
+}
+
+func cmdPubsubChannels(c *Conn, args [][]byte) {
+	var pat []byte
+	if len(args) == 3 {
+		pat = args[2]
+	} else if len(args) > 3 {
+		c.out.Error(errArgs(c.srv.table["pubsub"].Sub["channels"]))
+		return
+	}
+	c.writeNames(c.srv.hub.Channels(pat, false))
+}
+
+func cmdPubsubShardChannels(c *Conn, args [][]byte) {
+	var pat []byte
+	if len(args) == 3 {
+		pat = args[2]
+	}
+	c.writeNames(c.srv.hub.Channels(pat, true))
+}
+
+func (c *Conn) numSub(args [][]byte, shard bool) {
+	c.out.Map(len(args) - 2)
+	for _, ch := range args[2:] {
+		c.out.Bulk(ch)
+		c.out.Int(int64(c.srv.hub.NumSub(string(ch), shard)))
+	}
+}
+
+func cmdPubsubNumSub(c *Conn, args [][]byte)      { c.numSub(args, false) }
+func cmdPubsubShardNumSub(c *Conn, args [][]byte) { c.numSub(args, true) }
+
+// parseOutputLimit reads client-output-buffer-limit ("<class> <hard>
+// <soft> <seconds>" groups) and applies the pubsub class.
+func (s *Server) parseOutputLimit(v string) error {
+	f := splitFields(v)
+	if len(f)%4 != 0 || len(f) == 0 {
+		return errWrongArgs
+	}
+	for i := 0; i < len(f); i += 4 {
+		class := lowerName(f[i])
+		if class != "normal" && class != "slave" && class != "replica" && class != "pubsub" {
+			return errInvalidClass
+		}
+		hard, err1 := parseMemory(f[i+1])
+		soft, err2 := parseMemory(f[i+2])
+		secs, err3 := strconv.ParseInt(f[i+3], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || secs < 0 {
+			return errWrongArgs
+		}
+		if class == "pubsub" {
+			s.outLimits.hard.Store(hard)
+			s.outLimits.soft.Store(soft)
+			s.outLimits.secs.Store(secs)
+		}
+	}
+	return nil
+}

@@ -18,6 +18,7 @@ import (
 	"ferry/internal/keyspace"
 	"ferry/internal/netsrv"
 	"ferry/internal/proto/resp"
+	"ferry/internal/pubsub"
 )
 
 // CompatVersion is the Redis version Ferry reports (INFO, HELLO). Clients
@@ -80,6 +81,10 @@ type Server struct {
 	blocked  atomic.Int64 // clients in a blocking command
 	peak     atomic.Int64 // used_memory_peak
 
+	hub           *pubsub.Hub
+	outLimits     outputLimits
+	notifications notifier
+
 	stopCron chan struct{}
 	cronDone chan struct{}
 }
@@ -114,6 +119,11 @@ func New(ks *keyspace.Keyspace, cfg Config) *Server {
 		cfg:     cfg,
 	}
 	s.lastSave.Store(s.started.Unix())
+	s.hub = pubsub.NewHub()
+	s.outLimits.hard.Store(32 << 20)
+	s.outLimits.soft.Store(8 << 20)
+	s.outLimits.secs.Store(60)
+	ks.AddObserver(s)
 	s.table = buildTable()
 	s.slow.init()
 	s.conf = newSettings(s)

@@ -170,6 +170,23 @@ func newSettings(s *Server) *settings {
 			s.cfgMu.Unlock()
 			return nil
 		}})
+	st.add(&setting{name: "notify-keyspace-events",
+		get: func() string { return formatNotifyFlags(s.notifications.flags.Load()) },
+		set: func(v string) error {
+			f, err := parseNotifyFlags(v)
+			if err != nil {
+				return err
+			}
+			s.notifications.flags.Store(f)
+			return nil
+		}})
+	st.add(&setting{name: "client-output-buffer-limit",
+		get: func() string {
+			h, so, sec := s.pubsubLimits()
+			return "normal 0 0 0 slave 268435456 67108864 60 pubsub " + strconv.FormatInt(h, 10) + " " +
+				strconv.FormatInt(so, 10) + " " + strconv.FormatInt(sec, 10)
+		},
+		set: s.parseOutputLimit})
 	readOnly := func(name string, get func() string) {
 		st.add(&setting{name: name, get: get})
 	}
@@ -183,7 +200,7 @@ func newSettings(s *Server) *settings {
 	for name, def := range map[string]string{
 		"save": "3600 1 300 100 60 10000", "appendonly": "no", "appendfsync": "everysec",
 		"dir": "./data", "dbfilename": "dump.rdb", "appendfilename": "appendonly.aof",
-		"notify-keyspace-events": "", "protected-mode": "yes", "loglevel": "notice",
+		"protected-mode": "yes", "loglevel": "notice",
 		"logfile": "", "tcp-keepalive": "300", "maxmemory-samples": "5",
 		"activerehashing": "yes", "lazyfree-lazy-eviction": "no", "lazyfree-lazy-expire": "no",
 		"lazyfree-lazy-server-del": "no", "lazyfree-lazy-user-del": "no", "lazyfree-lazy-user-flush": "no",
@@ -289,6 +306,13 @@ func (st *settings) Extra(name string) string {
 	defer st.mu.Unlock()
 	return st.extra[name]
 }
+
+func splitFields(s string) []string { return strings.Fields(s) }
+
+var (
+	errWrongArgs    = errors.New("Wrong number of arguments in buffer limit configuration.")
+	errInvalidClass = errors.New("Invalid client class specified in buffer limit configuration.")
+)
 
 var (
 	errUnknownParam   = errors.New("unknown")

@@ -168,9 +168,14 @@ func cmdSet(c *Conn, args [][]byte) {
 	if o.hasExpire && expire <= t.NowMs() {
 		if old != nil {
 			t.DeleteEntry(old)
+			c.notify(notifyGeneric, "del", key)
 		}
 	} else {
 		t.SetString(key, val, 0, expire)
+		c.notify(notifyString, "set", key)
+		if o.hasExpire {
+			c.notify(notifyGeneric, "expire", key)
+		}
 	}
 	if !o.get {
 		c.out.OK()
@@ -192,6 +197,7 @@ func cmdSetNX(c *Conn, args [][]byte) {
 		c.out.Int(0)
 	} else {
 		t.SetString(args[1], args[2], 0, 0)
+		c.notify(notifyString, "set", args[1])
 		c.out.Int(1)
 	}
 	c.unlock(t)
@@ -215,6 +221,8 @@ func (c *Conn) setWithTTL(args [][]byte, unit string) {
 		return
 	}
 	t.SetString(args[1], args[3], 0, at)
+	c.notify(notifyString, "set", args[1])
+	c.notify(notifyGeneric, "expire", args[1])
 	c.out.OK()
 }
 
@@ -244,6 +252,7 @@ func cmdMSet(c *Conn, args [][]byte) {
 	t := c.lockKeys(keysOf(c.srv.table["mset"], args))
 	for i := 1; i < len(args); i += 2 {
 		t.SetString(args[i], args[i+1], 0, 0)
+		c.notify(notifyString, "set", args[i])
 	}
 	c.unlock(t)
 	c.out.OK()
@@ -264,6 +273,7 @@ func cmdMSetNX(c *Conn, args [][]byte) {
 	}
 	for i := 1; i < len(args); i += 2 {
 		t.SetString(args[i], args[i+1], 0, 0)
+		c.notify(notifyString, "set", args[i])
 	}
 	c.out.Int(1)
 }
@@ -277,6 +287,7 @@ func cmdGetSet(c *Conn, args [][]byte) {
 	}
 	c.replyValue(old)
 	t.SetString(args[1], args[2], 0, 0)
+	c.notify(notifyString, "set", args[1])
 }
 
 func cmdGetDel(c *Conn, args [][]byte) {
@@ -289,6 +300,7 @@ func cmdGetDel(c *Conn, args [][]byte) {
 	c.replyValue(e)
 	if e != nil {
 		t.DeleteEntry(e)
+		c.notify(notifyGeneric, "del", args[1])
 	}
 }
 
@@ -324,10 +336,13 @@ func cmdGetEx(c *Conn, args [][]byte) {
 	case e == nil:
 	case set && expire <= t.NowMs():
 		t.DeleteEntry(e)
+		c.notify(notifyGeneric, "del", args[1])
 	case set:
 		t.SetExpire(e, expire)
+		c.notify(notifyGeneric, "expire", args[1])
 	case persist && e.Expire() != 0:
 		t.SetExpire(e, 0)
+		c.notify(notifyGeneric, "persist", args[1])
 	}
 }
 
@@ -340,6 +355,7 @@ func cmdAppend(c *Conn, args [][]byte) {
 	}
 	if e == nil {
 		t.SetString(args[1], args[2], 0, 0)
+		c.notify(notifyString, "append", args[1])
 		c.out.Int(int64(len(args[2])))
 		return
 	}
@@ -349,6 +365,7 @@ func cmdAppend(c *Conn, args [][]byte) {
 		return
 	}
 	t.SetValue(e, c.concat(old, args[2]))
+	c.notify(notifyString, "append", args[1])
 	c.out.Int(int64(len(e.Value())))
 }
 
@@ -449,6 +466,7 @@ func cmdSetRange(c *Conn, args [][]byte) {
 	} else {
 		t.SetValue(e, buf)
 	}
+	c.notify(notifyString, "setrange", args[1])
 	c.out.Int(size)
 }
 
@@ -501,6 +519,7 @@ func (c *Conn) incrBy(key []byte, delta int64) {
 	} else {
 		t.SetValue(e, v)
 	}
+	c.notify(notifyString, "incrby", key)
 	c.out.Int(cur)
 }
 
@@ -540,6 +559,7 @@ func cmdIncrByFloat(c *Conn, args [][]byte) {
 	} else {
 		t.SetValue(e, v)
 	}
+	c.notify(notifyString, "incrbyfloat", args[1])
 	c.out.Bulk(v)
 }
 
