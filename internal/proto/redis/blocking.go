@@ -138,6 +138,7 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(t *keyspace.
 func (c *Conn) watchDisconnect() (stop func() []byte, gone <-chan struct{}) {
 	goneCh := make(chan struct{})
 	done := make(chan struct{})
+	c.nc.SetReadDeadline(time.Time{}) // blocked clients are not idle (timeout)
 	var pending []byte
 	go func() {
 		defer close(done)

@@ -46,6 +46,8 @@ type Conn struct {
 	closing bool
 	reply   replyMode
 
+	hadDeadline bool // fill set an idle-timeout deadline last time
+
 	txn     keyspace.Txn  // storage for the current command's lock
 	execTxn *keyspace.Txn // set while EXEC runs: commands reuse its locks
 	multi   *multiState
@@ -187,6 +189,13 @@ func (c *Conn) fill() bool {
 	} else if c.w == len(c.in) {
 		c.ensureRoom(0)
 	}
+	// timeout: Redis closes clients idle this long (not subscribers).
+	if secs := c.srv.config().Timeout; secs > 0 && c.async == nil {
+		c.nc.SetReadDeadline(time.Now().Add(time.Duration(secs) * time.Second))
+	} else if c.hadDeadline {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+	c.hadDeadline = c.srv.config().Timeout > 0
 	n, _ := c.nc.Read(c.in[c.w:])
 	c.w += n
 	if n > 0 {

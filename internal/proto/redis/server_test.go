@@ -519,3 +519,15 @@ func TestSlowSubscriberIsDisconnected(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestIdleTimeout(t *testing.T) {
+	ts := startServer(t, Config{Timeout: 1}, keyspace.Config{})
+	c := testutil.Dial(t, ts.addr)
+	c.Send("PING\r\n")
+	c.Expect("+PONG\r\n")
+	start := time.Now()
+	c.ExpectClosed()
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Fatalf("closed after %v, before the timeout", d)
+	}
+}
