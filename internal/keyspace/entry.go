@@ -63,7 +63,7 @@ type Entry struct {
 	flags uint32 // memcached's client flags
 
 	typ  Type
-	enc  uint8 // encoding hint of collection values (see OBJECT ENCODING)
+	enc  uint8 // strings: front-end marks; bit 7 (encShared): a snapshot reads the value
 	dict uint8 // physical database id
 	lfu  uint8 // LFU counter (logarithmic, as Redis's), decayed by idle time
 }
@@ -120,9 +120,6 @@ func (e *Entry) CAS() uint64 { return e.cas }
 // Flags returns memcached's client flags.
 func (e *Entry) Flags() uint32 { return e.flags }
 
-// Encoding returns the encoding hint set with Txn.SetEncoding.
-func (e *Entry) Encoding() uint8 { return e.enc }
-
 // size is the memory the entry is accounted for.
 func (e *Entry) size() int64 {
 	if e.typ == TypeString {
@@ -142,7 +139,8 @@ func ItemSize(klen, vlen int) int64 {
 // when val fits and would not waste more than half of it.
 func (e *Entry) setString(key, val []byte) {
 	n := len(key) + len(val)
-	if e.typ == TypeString && e.data != nil && n <= int(e.dcap) && n*2 >= int(e.dcap) {
+	// A buffer a snapshot still reads is never written in place.
+	if e.typ == TypeString && e.data != nil && e.enc&encShared == 0 && n <= int(e.dcap) && n*2 >= int(e.dcap) {
 		buf := unsafe.Slice((*byte)(e.data), e.dcap)
 		copy(buf[e.klen:], val) // key unchanged; copy is a memmove, so val may alias buf
 		e.vlen = uint32(len(val))

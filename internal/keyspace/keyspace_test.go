@@ -291,3 +291,54 @@ func TestConcurrentAccessIsSafe(t *testing.T) {
 		t.Fatalf("used %d exceeds limit by %d", ks.Used(), over)
 	}
 }
+
+// fakeList is a collection with Clone, standing in for ds values.
+type fakeList struct{ items []string }
+
+func (f *fakeList) Clone() any { return &fakeList{items: append([]string(nil), f.items...)} }
+
+func TestSnapshotIsPointInTime(t *testing.T) {
+	ks, clk := newTestKS(t, Config{})
+	set(ks, 0, "s", "before", 0)
+	set(ks, 1, "gone", "x", clk.Now().UnixMilli()+60000)
+	tx := ks.Lock(0, []byte("l"))
+	tx.SetObject([]byte("l"), TypeList, &fakeList{items: []string{"a"}}, 10)
+	tx.Unlock()
+
+	snap := ks.Snapshot()
+	// Writes after the snapshot must not show through it.
+	set(ks, 0, "s", "after!", 0) // same size: would be written in place
+	set(ks, 0, "new", "x", 0)
+	tx = ks.Lock(1, []byte("gone"))
+	tx.Delete([]byte("gone"))
+	tx.Unlock()
+	tx = ks.Lock(0, []byte("l"))
+	e := tx.Peek([]byte("l"))
+	l := tx.Mutable(e).(*fakeList)
+	l.items = append(l.items, "b")
+	tx.Account(e, 20)
+	tx.Unlock()
+
+	got := map[string]string{}
+	for _, it := range snap.Items {
+		switch it.Type {
+		case TypeString:
+			got[fmt.Sprint(it.DB, ":", string(it.Key))] = string(it.Str)
+		case TypeList:
+			got[fmt.Sprint(it.DB, ":", string(it.Key))] = fmt.Sprint(it.Obj.(*fakeList).items)
+		}
+	}
+	want := map[string]string{"0:s": "before", "1:gone": "x", "0:l": "[a]"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("snapshot saw %v, want %v", got, want)
+	}
+	snap.Release()
+	if v, _ := get(ks, 0, "s"); v != "after!" {
+		t.Fatalf("live value %q", v)
+	}
+	tx = ks.Lock(0, []byte("l"))
+	if items := tx.Peek([]byte("l")).Object().(*fakeList).items; len(items) != 2 {
+		t.Fatalf("live list %v", items)
+	}
+	tx.Unlock()
+}

@@ -205,6 +205,7 @@ func (t *Txn) SetObject(key []byte, typ Type, val any, size int64) *Entry {
 	} else {
 		before := e.size()
 		e.setObject(key, typ, val, size)
+		e.enc = 0
 		e.flags = 0
 		t.account(s, e, before)
 		s.lruBump(e)
@@ -232,23 +233,19 @@ func (t *Txn) Account(e *Entry, size int64) {
 	t.ks.modified(s, t.db, e.Key())
 }
 
-// SetEncoding records an encoding hint for OBJECT ENCODING (non-string
-// values only; string entries use the same byte for marks).
-func (t *Txn) SetEncoding(e *Entry, enc uint8) { e.enc = enc }
-
 // Marks returns a string entry's front-end marks (memcached: fetched,
 // stale, win token sent). Any new value clears them.
 func (e *Entry) Marks() uint8 {
 	if e.typ != TypeString {
 		return 0
 	}
-	return e.enc
+	return e.enc &^ encShared
 }
 
 // SetMarks sets a string entry's front-end marks.
 func (t *Txn) SetMarks(e *Entry, m uint8) {
 	if e.typ == TypeString {
-		e.enc = m
+		e.enc = e.enc&encShared | m&^encShared
 	}
 }
 

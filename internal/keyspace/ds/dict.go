@@ -236,6 +236,10 @@ func (d *Dict[V]) DeleteAt(e int) {
 		d.holes = append(d.holes, i)
 		return
 	}
+	if d.count == 0 {
+		d.Clear() // an emptied dict gives everything back at once
+		return
+	}
 	if last := uint32(d.n - 1); i != last {
 		d.move(last, i)
 	}
@@ -357,6 +361,10 @@ func (d *Dict[V]) unpause() {
 	if d.pauses > 0 {
 		return
 	}
+	if d.count == 0 {
+		d.Clear()
+		return
+	}
 	if len(d.holes) > 0 {
 		for _, h := range d.holes {
 			d.dropDeadTail()
@@ -405,13 +413,6 @@ func (d *Dict[V]) expandIfNeeded() {
 
 func (d *Dict[V]) shrinkIfNeeded() {
 	if d.rehashIdx >= 0 || d.pauses > 0 || d.tables[0] == nil {
-		return
-	}
-	if d.count == 0 {
-		// An empty dict gives everything back (the keyspace deletes empty
-		// collections, but a caller may keep one).
-		d.entMem -= int64(len(d.tables[0])) * 4
-		d.tables[0] = nil
 		return
 	}
 	size := len(d.tables[0])

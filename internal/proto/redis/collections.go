@@ -29,6 +29,9 @@ func (c *Conn) getColl(t *keyspace.Txn, key []byte, typ keyspace.Type, read bool
 	if c.wrongType(e, typ) {
 		return nil, false
 	}
+	if e != nil && !read {
+		t.Mutable(e) // a snapshot being saved keeps the old value
+	}
 	return e, true
 }
 
