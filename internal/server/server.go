@@ -187,6 +187,9 @@ func (s *Server) startRedis() error {
 		lns = append(lns, ln)
 	}
 	s.redis.SetListeners(lns)
+	if a, ok := lns[0].Addr().(*net.TCPAddr); ok {
+		s.redis.SetPort(a.Port)
+	}
 	return nil
 }
 

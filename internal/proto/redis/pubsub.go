@@ -133,6 +133,7 @@ type asyncOut struct {
 	spare  []byte
 	wake   chan struct{}
 	closed bool
+	hold   bool      // a confirmation is queued whose subscription is not live yet
 	over   time.Time // since when the buffer has been over the soft limit
 }
 
@@ -201,6 +202,10 @@ func (a *asyncOut) run() {
 			a.mu.Unlock()
 			return
 		}
+		if a.hold {
+			a.mu.Unlock()
+			continue // released (and woken again) once the subscription is live
+		}
 		out := a.buf
 		a.buf = a.spare[:0]
 		a.mu.Unlock()
@@ -251,10 +256,31 @@ type outputLimits struct {
 // subReply writes one subscribe-family confirmation straight into the
 // shared output, so that it is ordered exactly with the messages the hub
 // delivers: a confirmation is queued before the hub may deliver on a new
-// subscription, and after it stops delivering on an ended one.
+// subscription, and after it stops delivering on an ended one. With hold,
+// nothing is written to the client until release: the client must not see
+// the confirmation before the subscription is live.
 func (c *Conn) subReply(kind string, name []byte, count int) {
+	c.subReplyHold(kind, name, count, false)
+}
+
+// release lets held output go once a subscription is live.
+func (c *Conn) release() {
 	a := c.async
 	a.mu.Lock()
+	a.hold = false
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+	a.mu.Unlock()
+}
+
+func (c *Conn) subReplyHold(kind string, name []byte, count int, hold bool) {
+	a := c.async
+	a.mu.Lock()
+	if hold {
+		a.hold = true
+	}
 	w := resp.Writer{Buf: a.buf, Proto: c.out.Proto}
 	w.Push(3)
 	w.BulkString(kind)
@@ -294,9 +320,10 @@ func cmdSubscribe(c *Conn, args [][]byte) {
 		_, had := c.subs.channels[name]
 		c.subs.channels[name] = struct{}{}
 		c.subs.update()
-		c.subReply("subscribe", ch, c.countChanPat())
+		c.subReplyHold("subscribe", ch, c.countChanPat(), !had)
 		if !had {
 			c.srv.hub.Subscribe(c.sub, name)
+			c.release()
 		}
 	}
 }
@@ -337,9 +364,10 @@ func cmdPSubscribe(c *Conn, args [][]byte) {
 		_, had := c.subs.patterns[name]
 		c.subs.patterns[name] = struct{}{}
 		c.subs.update()
-		c.subReply("psubscribe", p, c.countChanPat())
+		c.subReplyHold("psubscribe", p, c.countChanPat(), !had)
 		if !had {
 			c.srv.hub.PSubscribe(c.sub, name)
+			c.release()
 		}
 	}
 }
@@ -380,9 +408,10 @@ func cmdSSubscribe(c *Conn, args [][]byte) {
 		_, had := c.subs.shard[name]
 		c.subs.shard[name] = struct{}{}
 		c.subs.update()
-		c.subReply("ssubscribe", ch, len(c.subs.shard))
+		c.subReplyHold("ssubscribe", ch, len(c.subs.shard), !had)
 		if !had {
 			c.srv.hub.SSubscribe(c.sub, name)
+			c.release()
 		}
 	}
 }

@@ -167,6 +167,14 @@ func (s *Server) peakMemory(used int64) int64 {
 	}
 }
 
+// SetPort records the port the server actually listens on (INFO
+// tcp_port, CONFIG GET port) when it was asked for port 0.
+func (s *Server) SetPort(port int) {
+	s.cfgMu.Lock()
+	s.cfg.Port = port
+	s.cfgMu.Unlock()
+}
+
 // SetListeners tells the server where its listeners' connections are.
 func (s *Server) SetListeners(l Listeners) { s.listeners.Store(&l) }
 

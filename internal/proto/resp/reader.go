@@ -12,12 +12,12 @@ import (
 // Limits bound what a client may send, as Redis's configuration does.
 type Limits struct {
 	MaxBulkLen   int64 // proto-max-bulk-len (512 MB)
-	MaxMultibulk int   // most arguments in one command (Redis: 1024*1024)
+	MaxMultibulk int   // most arguments in one command (Redis: INT_MAX)
 	MaxInline    int   // longest inline command or header line (64 KB)
 }
 
 // DefaultLimits are Redis 7's defaults.
-var DefaultLimits = Limits{MaxBulkLen: 512 << 20, MaxMultibulk: 1024 * 1024, MaxInline: 64 << 10}
+var DefaultLimits = Limits{MaxBulkLen: 512 << 20, MaxMultibulk: 1<<31 - 1, MaxInline: 64 << 10}
 
 // ErrIncomplete means the buffer does not yet hold a whole command.
 var ErrIncomplete = errors.New("resp: incomplete command")
