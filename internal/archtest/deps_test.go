@@ -41,7 +41,7 @@ func TestDependencyDirection(t *testing.T) {
 	frontEnds := []string{"ferry/internal/proto/memcache", "ferry/internal/proto/redis", "ferry/internal/proto/amqp"}
 	stdlibOnly := []string{"ferry/internal/clock", "ferry/internal/config", "ferry/internal/proto/resp",
 		"ferry/internal/keyspace/ds", "ferry/internal/pubsub", "ferry/internal/broker/topic",
-		"ferry/internal/persist/msgstore", "ferry/internal/proto/amqp/wire"}
+		"ferry/internal/persist/msgstore", "ferry/internal/proto/amqp/wire", "ferry/internal/glob"}
 	under := func(p string, roots []string) string {
 		for _, r := range roots {
 			if p == r || strings.HasPrefix(p, r+"/") {

@@ -16,7 +16,7 @@ import "encoding/binary"
 // are copied out and their owners' references fixed, without walking the
 // whole Dict. A ref is page<<32 | offset.
 const (
-	pageSize   = 32 << 10    // small blobs share pages of this size
+	pageSize   = 32 << 10     // small blobs share pages of this size
 	bigBlob    = pageSize / 4 // larger blobs get a page of their own
 	minPageCap = 256          // a dict's first page starts this small and doubles
 	deadOwner  = ^uint32(0)

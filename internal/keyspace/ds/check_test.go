@@ -84,7 +84,10 @@ func (d *Dict[V]) check() error {
 
 func (l *List) check() error {
 	n := 0
-	mem := int64(cap(l.nodes)) * qnodeSize
+	mem := int64(len(l.back))*qnodeSize + int64(len(l.spare))
+	if len(l.nodes) > 0 && &l.nodes[0] != &l.back[l.head] {
+		return fmt.Errorf("list nodes not at back[head]")
+	}
 	for ni := range l.nodes {
 		nd := &l.nodes[ni]
 		mem += int64(len(nd.buf))

@@ -48,8 +48,12 @@ type dictEntry[V any] struct {
 // any number of resizes between calls.
 //
 // Entries are addressed by handles (small ints) that stay valid until the
-// next modification; inside a Scan or Each callback they stay valid even
-// if the callback deletes entries. A Dict is not safe for concurrent use.
+// next modification.
+//
+// Concurrency: read methods (Len, Find, Get, Key, Value, Bytes, Scan,
+// Each, Random, Sample, Clone, MemSize) never modify the Dict, so any
+// number of goroutines may call them at once while none writes. Writes
+// need exclusive access.
 //
 // Entries are kept dense (a delete moves the last entry into the hole),
 // which makes Random a uniform pick in O(1) and Each a linear walk.
@@ -59,7 +63,7 @@ type Dict[V any] struct {
 	chunks    [][]dictEntry[V]
 	n         int // entry slots in use, including holes
 	count     int // live entries
-	pauses    int // running Scan/Each callbacks: no moves, no rehash steps
+	pauses    int // multi-deletes in progress: no moves, no rehash steps
 	holes     []uint32
 	arena     arena
 	entMem    int64 // entry chunks and bucket arrays
@@ -102,8 +106,10 @@ func (d *Dict[V]) Find(key []byte) int {
 	return d.find(key, hashKey(key))
 }
 
+// find does not advance rehashing (Redis's dictFind does): lookups stay
+// pure reads, so readers may share a Dict that no one writes, such as a
+// value a keyspace snapshot is saving. Writes and Rehash move buckets.
 func (d *Dict[V]) find(key []byte, h uint32) int {
-	d.step()
 	for t := 0; t < 2; t++ {
 		tab := d.tables[t]
 		if tab == nil {
@@ -147,6 +153,7 @@ func (d *Dict[V]) Get(key []byte) (V, bool) {
 // Set stores v for key and reports whether key was added.
 func (d *Dict[V]) Set(key []byte, v V) bool {
 	h := hashKey(key)
+	d.step()
 	if d.count > 0 {
 		if e := d.find(key, h); e >= 0 {
 			d.ent(uint32(e)).val = v
@@ -161,6 +168,7 @@ func (d *Dict[V]) Set(key []byte, v V) bool {
 // added.
 func (d *Dict[V]) Put(key []byte, v V, b []byte) bool {
 	h := hashKey(key)
+	d.step()
 	if d.count > 0 {
 		if e := d.find(key, h); e >= 0 {
 			d.ent(uint32(e)).val = v
@@ -223,6 +231,7 @@ func (d *Dict[V]) Delete(key []byte) bool {
 // DeleteAt removes entry e. Outside callbacks, the last entry takes its
 // handle.
 func (d *Dict[V]) DeleteAt(e int) {
+	d.step()
 	i := uint32(e)
 	x := d.ent(i)
 	d.unlink(i, x)
@@ -352,10 +361,12 @@ func (d *Dict[V]) maybeCompact() {
 	}
 }
 
+// pause starts a multi-delete (the skiplist's range deletes) during which
+// handles stay put: deletes leave holes and nothing is moved or rehashed.
 func (d *Dict[V]) pause() { d.pauses++ }
 
-// unpause ends a callback section: holes left by deletes are filled from
-// the end and deferred compaction and shrinking run.
+// unpause ends a multi-delete: the holes are filled from the end and
+// deferred compaction and shrinking run.
 func (d *Dict[V]) unpause() {
 	d.pauses--
 	if d.pauses > 0 {
@@ -480,8 +491,9 @@ func (d *Dict[V]) Rehash(n int) bool {
 // and vice versa. Every key present from the first call to the last is
 // visited at least once; keys may be visited more than once.
 //
-// fn may delete or add entries (deleted ones not yet visited are skipped);
-// the dict stops rehashing and compacting while fn runs.
+// Scan only reads. fn must not modify d: to delete while scanning, collect
+// the keys and delete them after Scan returns (the guarantee holds across
+// any changes between calls).
 func (d *Dict[V]) Scan(cursor uint64, fn func(e int)) uint64 {
 	if d.count == 0 {
 		return 0
@@ -523,24 +535,22 @@ func (d *Dict[V]) Scan(cursor uint64, fn func(e int)) uint64 {
 			}
 		}
 	}
-	d.pause()
-	defer d.unpause()
 	for _, i := range buf {
-		if d.ent(i).ref != deadRef {
-			fn(int(i))
-		}
+		fn(int(i))
 	}
 	return v
 }
 
-// Each calls fn for every entry until fn returns false. fn may delete
-// entries; entries it adds are not visited.
+// Each calls fn for every entry until fn returns false. It only reads,
+// but fn may delete the entry it is given (DeleteAt(e)) and nothing else:
+// entries are walked from the last handle down, so the entry that a delete
+// moves into e's slot has already been visited.
 func (d *Dict[V]) Each(fn func(e int) bool) {
-	d.pause()
-	defer d.unpause()
-	n := uint32(d.n)
-	for i := uint32(0); i < n; i++ {
-		if d.ent(i).ref != deadRef && !fn(int(i)) {
+	for i := d.n - 1; i >= 0; i-- {
+		if i >= d.n {
+			continue // fn deleted more than its own entry
+		}
+		if !fn(i) {
 			return
 		}
 	}
@@ -551,21 +561,42 @@ func (d *Dict[V]) Random() int {
 	if d.count == 0 {
 		return -1
 	}
-	for {
-		i := uint32(rand.IntN(d.n))
-		if d.ent(i).ref != deadRef {
-			return int(i)
-		}
-	}
+	return rand.IntN(d.n) // entries are dense
 }
 
 // Sample calls fn for min(k, Len()) distinct entries chosen uniformly at
 // random. fn must not modify d.
-func (d *Dict[V]) Sample(k int, fn func(e int)) {
-	if d.pauses > 0 && len(d.holes) > 0 {
-		panic("ds: Dict.Sample inside a callback that deleted entries")
+func (d *Dict[V]) Sample(k int, fn func(e int)) { sampleDistinct(d.n, k, fn) }
+
+// Clone returns a deep copy of d (without its onMove hook). It only reads
+// d.
+func (d *Dict[V]) Clone() *Dict[V] {
+	c := &Dict[V]{rehashIdx: d.rehashIdx, n: d.n, count: d.count, entMem: d.entMem}
+	for t := range d.tables {
+		if d.tables[t] != nil {
+			c.tables[t] = append(make([]uint32, 0, len(d.tables[t])), d.tables[t]...)
+		}
 	}
-	sampleDistinct(d.n, k, fn)
+	if d.chunks != nil {
+		c.chunks = make([][]dictEntry[V], len(d.chunks), cap(d.chunks))
+		for i, ch := range d.chunks {
+			c.chunks[i] = append(make([]dictEntry[V], 0, cap(ch)), ch...)
+		}
+	}
+	a := &d.arena
+	c.arena = arena{cur: a.cur, inUse: a.inUse, mem: a.mem}
+	if a.pages != nil {
+		c.arena.pages = make([][]byte, len(a.pages), cap(a.pages))
+		for i, pg := range a.pages {
+			if pg != nil {
+				c.arena.pages[i] = append(make([]byte, 0, cap(pg)), pg...)
+			}
+		}
+		c.arena.live = append(make([]int, 0, cap(a.live)), a.live...)
+		c.arena.spare = append([]uint32(nil), a.spare...)
+		c.arena.pending = append([]uint32(nil), a.pending...)
+	}
+	return c
 }
 
 // Clear removes every entry and releases all memory.

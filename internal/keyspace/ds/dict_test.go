@@ -242,35 +242,26 @@ func TestDictScanGuarantee(t *testing.T) {
 	}
 }
 
-// TestDictScanDeleteInCallback deletes entries (the visited one and
-// others) from inside Scan and Each callbacks.
-func TestDictScanDeleteInCallback(t *testing.T) {
+// TestDictEachDelete deletes the visited entry from inside Each.
+func TestDictEachDelete(t *testing.T) {
 	d := NewDict[int](0)
 	for i := 0; i < 5000; i++ {
 		d.Set([]byte(fmt.Sprint(i)), i)
 	}
 	seen := map[int]bool{}
-	cursor := uint64(0)
-	for {
-		cursor = d.Scan(cursor, func(e int) {
-			v := *d.Value(e)
-			if v < 0 {
-				return
-			}
-			if seen[v] && v%2 == 0 {
-				t.Fatalf("deleted value %d visited again", v)
-			}
-			seen[v] = true
-			if v%2 == 0 {
-				d.DeleteAt(e)
-				// Also delete a not-yet-visited neighbour, and add a key.
-				d.Delete([]byte(fmt.Sprint(v + 1000000)))
-				d.Set([]byte(fmt.Sprint(v+1000000)), -1)
-			}
-		})
-		if cursor == 0 {
-			break
+	d.Each(func(e int) bool {
+		v := *d.Value(e)
+		if seen[v] {
+			t.Fatalf("value %d visited twice", v)
 		}
+		seen[v] = true
+		if v%2 == 0 {
+			d.DeleteAt(e)
+		}
+		return true
+	})
+	if len(seen) != 5000 || d.Len() != 2500 {
+		t.Fatalf("Each saw %d, Len %d", len(seen), d.Len())
 	}
 	if err := d.check(); err != nil {
 		t.Fatal(err)
@@ -281,20 +272,46 @@ func TestDictScanDeleteInCallback(t *testing.T) {
 			t.Fatalf("key %d present=%v", i, ok)
 		}
 	}
-	n := 0
-	d.Each(func(e int) bool {
-		if *d.Value(e) == -1 {
-			d.DeleteAt(e)
-		} else {
-			n++
-		}
-		return true
-	})
-	if n != 2500 || d.Len() != 2500 {
-		t.Fatalf("after Each delete: n=%d Len=%d", n, d.Len())
+}
+
+// TestDictConcurrentReaders runs the read methods from several goroutines
+// at once (under -race this proves they do not write), mid-rehash.
+func TestDictConcurrentReaders(t *testing.T) {
+	d := NewDict[int](0)
+	for i := 0; i < 3000; i++ {
+		d.Put([]byte(fmt.Sprint(i)), i, []byte("v"))
 	}
-	if err := d.check(); err != nil {
-		t.Fatal(err)
+	if !d.Rehashing() {
+		for i := 3000; !d.Rehashing(); i++ {
+			d.Set([]byte(fmt.Sprint(i)), i)
+		}
+	}
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			n := 0
+			for i := 0; i < 3000; i++ {
+				if d.Find([]byte(fmt.Sprint(i))) >= 0 {
+					n++
+				}
+			}
+			c := uint64(0)
+			for {
+				c = d.Scan(c, func(e int) { _ = d.Key(e) })
+				if c == 0 {
+					break
+				}
+			}
+			d.Each(func(e int) bool { _ = d.Bytes(e); return true })
+			_ = d.Clone()
+			d.Sample(10, func(int) {})
+			done <- n == 3000
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if !<-done {
+			t.Fatal("reader missed keys")
+		}
 	}
 }
 

@@ -7,23 +7,27 @@ import (
 )
 
 // byteSource drives the model tests' random choices from fuzz input, so
-// the fuzzer explores operation sequences: each draw consumes two bytes
-// (zeros once the input runs out).
+// the fuzzer explores operation sequences: each draw consumes two bytes.
+// Once the input runs out it continues with a fixed pseudo-random sequence
+// (a constant source would loop forever in IntN's rejection sampling).
 type byteSource struct {
 	b []byte
+	n uint64
 }
 
 func (s *byteSource) Uint64() uint64 {
-	var x uint64
-	if len(s.b) >= 2 {
-		x = uint64(s.b[0])<<8 | uint64(s.b[1])
-		s.b = s.b[2:]
-	} else if len(s.b) == 1 {
-		x = uint64(s.b[0]) << 8
-		s.b = nil
+	if len(s.b) < 2 {
+		// splitmix64
+		s.n += 0x9e3779b97f4a7c15
+		z := s.n
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		return z ^ z>>31
 	}
+	x := uint64(s.b[0])<<8 | uint64(s.b[1])
+	s.b = s.b[2:]
 	// Spread the 16 bits over the word: IntN uses the high bits.
-	return x<<48 | x<<32 | x<<16 | x
+	return x<<48 | x<<32 | x<<16 | x ^ 0x5bd1e995
 }
 
 func fuzzRand(data []byte) *rand.Rand { return rand.New(&byteSource{b: data}) }

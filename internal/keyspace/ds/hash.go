@@ -20,8 +20,11 @@ const (
 //
 // pairs in insertion order, searched linearly; and converts once, for good,
 // to a "hashtable" (a Dict) when it would hold more than maxEntries fields
-// or a field or value longer than maxValue bytes, as Redis 7.0 does. A Hash
-// is not safe for concurrent use.
+// or a field or value longer than maxValue bytes, as Redis 7.0 does.
+//
+// Read methods (Len, Get, Exists, StrLen, Each, Scan, Random, MemSize,
+// Clone) never modify the Hash, so goroutines may share one that nobody
+// writes; writes need exclusive access.
 type Hash struct {
 	maxEntries, maxValue int
 	n                    int    // fields in lp
@@ -201,8 +204,9 @@ func (h *Hash) convert() {
 }
 
 // Each calls fn for every field and value until fn returns false: in
-// insertion order for a listpack, in table order for a hashtable. fn may
-// delete the field it is given from a hashtable-encoded hash only.
+// insertion order for a listpack, in table order for a hashtable. fn must
+// not modify h, except that it may delete the field it is given from a
+// hashtable-encoded hash.
 func (h *Hash) Each(fn func(field, value []byte) bool) {
 	if h.d != nil {
 		h.d.Each(func(e int) bool { return fn(h.d.Key(e), h.d.Bytes(e)) })
@@ -219,7 +223,8 @@ func (h *Hash) Each(fn func(field, value []byte) bool) {
 
 // Scan calls fn for the fields of one HSCAN step and returns the next
 // cursor (0 when done). A listpack is returned whole in one step, as Redis
-// does.
+// does. fn must not modify h; fields present for a whole scan are returned
+// at least once whatever changes between calls.
 func (h *Hash) Scan(cursor uint64, fn func(field, value []byte)) uint64 {
 	if h.d != nil {
 		return h.d.Scan(cursor, func(e int) { fn(h.d.Key(e), h.d.Bytes(e)) })

@@ -218,7 +218,11 @@ func runHashModel(t testing.TB, rng *rand.Rand, maxEntries, maxValue, ops int) {
 		case 4:
 			got := map[string]string{}
 			var gotOrder []string
-			h.Each(func(f, v []byte) bool { got[string(f)] = string(v); gotOrder = append(gotOrder, string(f)); return true })
+			h.Each(func(f, v []byte) bool {
+				got[string(f)] = string(v)
+				gotOrder = append(gotOrder, string(f))
+				return true
+			})
 			if len(got) != len(m) {
 				t.Fatalf("op %d Each saw %d want %d", i, len(got), len(m))
 			}
@@ -262,5 +266,32 @@ func TestHashMemSize(t *testing.T) {
 	}
 	if h.MemSize() > base+dictOverhead {
 		t.Fatalf("emptied hash holds %d (base %d)", h.MemSize(), base)
+	}
+}
+
+func TestCollectionRehash(t *testing.T) {
+	h := NewHash(0, 0)
+	s := NewSet(0)
+	z := NewZSet(0, 0)
+	if h.Rehash(10) || s.Rehash(10) || z.Rehash(10) {
+		t.Fatal("empty collections report rehashing")
+	}
+	for i := 0; i < 1000; i++ {
+		k := []byte(fmt.Sprint("k", i))
+		h.Set(k, k)
+		s.Add(k)
+		z.Add(k, float64(i), 0)
+	}
+	for _, r := range []func(int) bool{h.Rehash, s.Rehash, z.Rehash} {
+		for r(1) {
+		}
+	}
+	for _, c := range []interface{ check() error }{h, s, z} {
+		if err := c.check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.d.Rehashing() || s.d.Rehashing() || z.sl.d.Rehashing() {
+		t.Fatal("still rehashing")
 	}
 }

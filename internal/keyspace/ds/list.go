@@ -2,7 +2,6 @@ package ds
 
 import (
 	"bytes"
-	"slices"
 	"unsafe"
 )
 
@@ -38,13 +37,19 @@ func (n *qnode) used() int { return int(n.hi - n.lo) }
 // List is a Redis list with quicklist semantics: a sequence of nodes, each
 // a packed byte chunk of up to list-max-listpack-size (fill) entries or
 // bytes. Element values are stored as raw bytes (Redis also packs small
-// integers; we keep values zero-copy instead). A List is not safe for
-// concurrent use.
+// integers; we keep values zero-copy instead).
+//
+// Read methods (Len, Index, Range, Iter, Pos, MemSize, Clone) never modify
+// the List, so goroutines may share one that nobody writes; writes need
+// exclusive access.
 type List struct {
-	nodes []qnode
+	nodes []qnode // the live nodes: back[head : head+len(nodes)]
+	back  []qnode // node array with room at both ends (a deque)
+	head  int
+	spare []byte // a drained end node's buffer, kept for the next new node
 	count int
 	fill  int
-	mem   int64 // node buffers and the node array
+	mem   int64 // node buffers, the spare and the node array
 }
 
 // NewList returns an empty list whose nodes obey fill, as
@@ -120,30 +125,93 @@ func (l *List) regrow(n *qnode, need int, left bool) {
 	n.buf, n.lo, n.hi = buf, int32(lo), int32(lo+used)
 }
 
-// maybeShrink returns memory from a node that lost most of its entries.
-func (l *List) maybeShrink(n *qnode) {
-	if len(n.buf) >= 1024 && n.used() < len(n.buf)/4 {
-		l.regrow(n, n.used(), false)
+// sizeNode gives a node opened because its neighbour filled up the
+// neighbour's capacity at once: it will most likely fill up too, and
+// growing it by doubling would copy (and fault in) twice the bytes.
+func (l *List) sizeNode(n *qnode, c, need int, left bool) {
+	c = min(max(c, need), l.maxNodeBytes()+need)
+	if len(l.spare) >= c && len(l.spare) <= 2*c {
+		// A queue (push at one end, pop at the other) cycles one buffer.
+		n.buf, l.spare = l.spare, nil
+	} else {
+		n.buf = make([]byte, c)
+		l.mem += int64(c)
+	}
+	if left {
+		n.lo, n.hi = int32(len(n.buf)), int32(len(n.buf))
 	}
 }
 
+// maybeShrink returns memory from a node that lost most of its entries.
+func (l *List) maybeShrink(n *qnode) {
+	used := n.used()
+	if len(n.buf) < 1024 || used >= len(n.buf)/4 {
+		return
+	}
+	buf := make([]byte, max(2*used, listNodeMinCap))
+	copy(buf, n.buf[n.lo:n.hi])
+	l.mem += int64(len(buf) - len(n.buf))
+	n.buf, n.lo, n.hi = buf, 0, int32(used)
+}
+
+// insertNode inserts an empty node at index at. Adding a node at either
+// end is O(1) amortized: back keeps spare slots on both sides.
 func (l *List) insertNode(at int) *qnode {
-	oldCap := cap(l.nodes)
-	l.nodes = slices.Insert(l.nodes, at, qnode{})
-	l.mem += int64(cap(l.nodes)-oldCap) * qnodeSize
+	n := len(l.nodes)
+	switch {
+	case at == 0 && l.head > 0:
+		l.head--
+	case at == n && l.head+n < len(l.back):
+	default:
+		if l.head == 0 || l.head+n == len(l.back) {
+			l.resizeNodes(max(8, 2*(n+1)))
+		}
+		// Shift the shorter side to open slot at.
+		if at < n-at && l.head > 0 {
+			l.head--
+			copy(l.back[l.head:], l.back[l.head+1:l.head+1+at])
+		} else {
+			copy(l.back[l.head+at+1:], l.back[l.head+at:l.head+n])
+		}
+	}
+	l.nodes = l.back[l.head : l.head+n+1]
+	l.nodes[at] = qnode{}
 	return &l.nodes[at]
 }
 
+// resizeNodes moves the live nodes to a new array of size c, centred.
+func (l *List) resizeNodes(c int) {
+	n := len(l.nodes)
+	back := make([]qnode, c)
+	head := (c - n) / 2
+	copy(back[head:], l.nodes)
+	l.mem += int64(c-len(l.back)) * qnodeSize
+	l.back, l.head = back, head
+	l.nodes = back[head : head+n]
+}
+
 func (l *List) removeNode(at int) {
-	l.mem -= int64(len(l.nodes[at].buf))
-	l.nodes = slices.Delete(l.nodes, at, at+1)
-	if len(l.nodes) == 0 {
-		l.mem -= int64(cap(l.nodes)) * qnodeSize
-		l.nodes = nil
-	} else if cap(l.nodes) > 16 && len(l.nodes) < cap(l.nodes)/4 {
-		old := cap(l.nodes)
-		l.nodes = slices.Clip(slices.Grow(l.nodes[:len(l.nodes):len(l.nodes)], len(l.nodes)))
-		l.mem -= int64(old-cap(l.nodes)) * qnodeSize
+	n := len(l.nodes)
+	if buf := l.nodes[at].buf; l.spare == nil && n > 1 && len(buf) >= l.maxNodeBytes()/2 {
+		l.spare = buf // still counted in mem
+	} else {
+		l.mem -= int64(len(buf))
+	}
+	if at == 0 {
+		l.nodes[0] = qnode{}
+		l.head++
+	} else {
+		copy(l.nodes[at:], l.nodes[at+1:])
+		l.nodes[n-1] = qnode{}
+	}
+	n--
+	l.nodes = l.back[l.head : l.head+n]
+	switch {
+	case n == 0:
+		l.mem -= int64(len(l.back))*qnodeSize + int64(len(l.spare))
+		l.nodes, l.back, l.head, l.spare = nil, nil, 0, nil
+	case len(l.back) > 16 && n < len(l.back)/4:
+		l.resizeNodes(2 * n)
 	}
 }
 
@@ -198,6 +266,7 @@ func (l *List) nodeInsertAt(n *qnode, off int, v []byte) {
 // removes the node if it becomes empty. It reports whether it did.
 func (l *List) nodeCut(ni int, a, b, k int) bool {
 	n := &l.nodes[ni]
+	mid := a != int(n.lo) && b != int(n.hi)
 	switch {
 	case a == int(n.lo):
 		n.lo = int32(b)
@@ -219,7 +288,11 @@ func (l *List) nodeCut(ni int, a, b, k int) bool {
 	if n.lo == n.hi {
 		panic("ds: list node bytes and count disagree")
 	}
-	l.maybeShrink(n)
+	if mid {
+		// Pops and trims leave nodes that drain away or refill from the
+		// same end; only a hole in the middle calls for giving memory back.
+		l.maybeShrink(n)
+	}
 	return false
 }
 
@@ -228,8 +301,10 @@ func (l *List) nodeCut(ni int, a, b, k int) bool {
 func (l *List) PushLeft(vals ...[]byte) {
 	for _, v := range vals {
 		sz := entrySize(len(v))
-		if len(l.nodes) == 0 || !l.allowInsert(&l.nodes[0], sz) {
+		if len(l.nodes) == 0 {
 			l.insertNode(0)
+		} else if !l.allowInsert(&l.nodes[0], sz) {
+			l.sizeNode(l.insertNode(0), len(l.nodes[1].buf), sz, true)
 		}
 		l.nodePrepend(&l.nodes[0], v, sz)
 		l.count++
@@ -240,8 +315,10 @@ func (l *List) PushLeft(vals ...[]byte) {
 func (l *List) PushRight(vals ...[]byte) {
 	for _, v := range vals {
 		sz := entrySize(len(v))
-		if len(l.nodes) == 0 || !l.allowInsert(&l.nodes[len(l.nodes)-1], sz) {
-			l.insertNode(len(l.nodes))
+		if len(l.nodes) == 0 {
+			l.insertNode(0)
+		} else if last := len(l.nodes) - 1; !l.allowInsert(&l.nodes[last], sz) {
+			l.sizeNode(l.insertNode(last+1), len(l.nodes[last].buf), sz, false)
 		}
 		l.nodeAppend(&l.nodes[len(l.nodes)-1], v, sz)
 		l.count++

@@ -17,7 +17,11 @@ const (
 // member is an integer in canonical form (see String2ll) and there are at
 // most maxIntset members, and converts once, for good, to a "hashtable"
 // (a Dict) otherwise, as Redis 7.0 does. (Redis 7.0 has no listpack
-// encoding for sets.) A Set is not safe for concurrent use.
+// encoding for sets.)
+//
+// Read methods (Len, IsMember, Each, Members, Scan, Random, MemSize, Clone)
+// never modify the Set, so goroutines may share one that nobody writes;
+// writes need exclusive access.
 type Set struct {
 	maxIntset int
 	is        intset
@@ -104,8 +108,9 @@ func (s *Set) IsMember(member []byte) bool {
 }
 
 // Each calls fn for every member until fn returns false (ascending for an
-// intset). The member is valid only during the call. fn may remove the
-// member it is given from a hashtable-encoded set only.
+// intset). The member is valid only during the call. fn must not modify
+// s, except that it may remove the member it is given from a
+// hashtable-encoded set.
 func (s *Set) Each(fn func(member []byte) bool) {
 	if s.d != nil {
 		s.d.Each(func(e int) bool { return fn(s.d.Key(e)) })
@@ -131,7 +136,7 @@ func (s *Set) Members() [][]byte {
 
 // Scan calls fn for the members of one SSCAN step and returns the next
 // cursor (0 when done). An intset is returned whole in one step, as Redis
-// does.
+// does. fn must not modify s.
 func (s *Set) Scan(cursor uint64, fn func(member []byte)) uint64 {
 	if s.d != nil {
 		return s.d.Scan(cursor, func(e int) { fn(s.d.Key(e)) })

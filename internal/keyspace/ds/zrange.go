@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Errors of the sorted-set helpers. The command layer maps them to wire
@@ -54,7 +55,7 @@ func parseScoreBound(b []byte) (float64, bool, bool) {
 // white space is skipped, "inf"/"infinity" in any case are accepted, an
 // out-of-range value becomes ±Inf (or 0), and an empty string is 0 (strtod
 // converts nothing and stops at the terminator, which Redis accepts).
-// Hexadecimal floats need a 'p' exponent here, unlike strtod.
+// Hexadecimal floats ("0x10", "0x1.8p3") are accepted, as strtod does.
 func ParseStrtod(b []byte) (float64, bool) {
 	for len(b) > 0 && (b[0] == ' ' || (b[0] >= '\t' && b[0] <= '\r')) {
 		b = b[1:]
@@ -65,7 +66,12 @@ func ParseStrtod(b []byte) (float64, bool) {
 	if bytes.IndexByte(b, '_') >= 0 {
 		return 0, false // Go accepts digit separators; strtod does not
 	}
-	v, err := strconv.ParseFloat(string(b), 64)
+	str := string(b)
+	if d := strings.TrimLeft(str, "+-"); len(str)-len(d) <= 1 && len(d) > 2 &&
+		d[0] == '0' && (d[1] == 'x' || d[1] == 'X') && !strings.ContainsAny(d, "pP") {
+		str += "p0" // strtod's hex floats may omit the exponent; Go's may not
+	}
+	v, err := strconv.ParseFloat(str, 64)
 	if err != nil {
 		var ne *strconv.NumError
 		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {

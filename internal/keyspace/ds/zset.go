@@ -48,7 +48,11 @@ const (
 // entries kept in order, and converts once, for good, to a "skiplist" (a
 // skiplist with spans for O(log n) ranks plus a member → node Dict) when it
 // would hold more than maxEntries members or a member longer than maxValue
-// bytes, as Redis 7.0 does. A ZSet is not safe for concurrent use.
+// bytes, as Redis 7.0 does.
+//
+// Read methods (Card, Score, Rank, Count, LexCount, RangeBy*, Iter, Random,
+// Scan, MemSize, Clone) never modify the ZSet, so goroutines may share one
+// that nobody writes; writes need exclusive access.
 type ZSet struct {
 	maxEntries, maxValue int
 	n                    int
@@ -591,7 +595,7 @@ func (z *ZSet) Random(count int, fn func(member []byte, score float64)) {
 
 // Scan calls fn for the members of one ZSCAN step and returns the next
 // cursor (0 when done). A listpack is returned whole in one step, as Redis
-// does.
+// does. fn must not modify z.
 func (z *ZSet) Scan(cursor uint64, fn func(member []byte, score float64)) uint64 {
 	if z.sl != nil {
 		d := z.sl.d

@@ -45,7 +45,7 @@ type thresholds struct {
 
 func newSettings(s *Server) *settings {
 	st := &settings{byName: map[string]*setting{}, extra: map[string]string{}}
-	s.limits = thresholds{hashEntries: 128, hashValue: 64, setIntset: 512, zsetEntries: 128, zsetValue: 64, listSize: -2}
+	s.limits = thresholds{hashEntries: 512, hashValue: 64, setIntset: 512, zsetEntries: 128, zsetValue: 64, listSize: -2}
 	intVar := func(name string, p *int, min, max int, aliases ...string) {
 		st.add(&setting{name: name, aliases: aliases, isInt: true,
 			get: func() string { s.cfgMu.RLock(); defer s.cfgMu.RUnlock(); return strconv.Itoa(*p) },
