@@ -331,11 +331,22 @@ func cmdKeys(c *Conn, args [][]byte) {
 }
 
 // parseCursor reads a SCAN cursor (an unsigned 64-bit number).
+// parseCursor reads a SCAN cursor as Redis does, with strtoul: an optional
+// sign (a negative value wraps around), then digits, nothing else.
 func (c *Conn) parseCursor(b []byte) (uint64, bool) {
-	n, err := strconv.ParseUint(string(b), 10, 64)
-	if err != nil {
+	neg := false
+	d := b
+	if len(d) > 0 && (d[0] == '-' || d[0] == '+') {
+		neg = d[0] == '-'
+		d = d[1:]
+	}
+	n, err := strconv.ParseUint(string(d), 10, 64)
+	if err != nil || len(d) == 0 || d[0] == '+' || d[0] == '-' {
 		c.out.Error("ERR invalid cursor")
 		return 0, false
+	}
+	if neg {
+		n = -n
 	}
 	return n, true
 }

@@ -563,18 +563,9 @@ func cmdIncrByFloat(c *Conn, args [][]byte) {
 	c.out.Bulk(v)
 }
 
-// parseLongDouble parses a float argument at long double precision.
-func parseLongDouble(b []byte) (*big.Float, bool) {
-	f, ok := parseFloat(b)
-	if !ok || math.IsInf(f, 0) {
-		return nil, false
-	}
-	x, _, err := big.ParseFloat(strings.TrimSpace(string(b)), 10, longDouble, big.ToNearestEven)
-	if err != nil {
-		return nil, false
-	}
-	return x, true
-}
+// parseLongDouble parses a float argument at long double precision and
+// range, as Redis's string2ld (shared with HINCRBYFLOAT).
+func parseLongDouble(b []byte) (*big.Float, bool) { return parseLongDoubleArg(b) }
 
 // formatLongDouble prints as Redis's "%.17Lf" with trailing zeros (and a
 // trailing point) removed.
