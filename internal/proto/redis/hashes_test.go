@@ -385,15 +385,16 @@ func TestHashEncoding(t *testing.T) {
 			t.Fatalf("OBJECT ENCODING %s = %q, want %q", key, got, want)
 		}
 	}
-	for i := 0; i < 128; i++ {
+	// redis-server 7.0.15's default hash-max-listpack-entries is 512.
+	for i := 0; i < 512; i++ {
 		rdb.HSet(ctx, "h", fmt.Sprint("f", i), "v")
 	}
 	enc("h", "listpack")
-	rdb.HSet(ctx, "h", "f128", "v") // the 129th field
+	rdb.HSet(ctx, "h", "f512", "v") // the 513th field
 	enc("h", "hashtable")
-	rdb.HDel(ctx, "h", "f128", "f127")
+	rdb.HDel(ctx, "h", "f512", "f511")
 	enc("h", "hashtable") // no conversion back
-	if n := len(rdb.HGetAll(ctx, "h").Val()); n != 127 {
+	if n := len(rdb.HGetAll(ctx, "h").Val()); n != 511 {
 		t.Fatalf("HGETALL after conversion: %d fields", n)
 	}
 
