@@ -28,6 +28,7 @@ func (t *Txn) DBSize(db int) int {
 // FlushDB removes every key of db.
 func (t *Txn) FlushDB(db int) {
 	t.requireAll()
+	t.dirty++
 	for i := range t.ks.shards {
 		t.ks.shards[i].flushLocked(t.ks, db)
 	}
@@ -36,6 +37,7 @@ func (t *Txn) FlushDB(db int) {
 // SwapDB exchanges two databases.
 func (t *Txn) SwapDB(a, b int) {
 	t.requireAll()
+	t.dirty++
 	for i := range t.ks.shards {
 		t.ks.shards[i].swapLocked(a, b)
 	}
@@ -177,6 +179,7 @@ func (t *Txn) Rename(e *Entry, newKey []byte, dstDB int) *Entry {
 	src := t.shard(e.Key())
 	dst := t.shard(newKey)
 	t.ks.unlink(src, e)
+	t.dirty++
 	t.ks.modified(src, t.db, e.Key())
 	if e.typ == TypeString {
 		val := e.Value() // the old buffer stays alive while val points at it
@@ -198,6 +201,7 @@ func (t *Txn) Rename(e *Entry, newKey []byte, dstDB int) *Entry {
 	dst.used += sz
 	t.ks.used.Add(sz)
 	e.cas = dst.nextCAS()
+	t.dirty++
 	t.ks.modified(dst, dstDB, newKey)
 	return e
 }

@@ -44,9 +44,17 @@ type Snapshot struct {
 
 // Snapshot takes a snapshot. The pause is one pass over the keys with every
 // shard locked; call Release when done reading it.
-func (ks *Keyspace) Snapshot() *Snapshot {
+func (ks *Keyspace) Snapshot() *Snapshot { return ks.SnapshotWith(nil) }
+
+// SnapshotWith takes a snapshot and runs atomic while every shard is still
+// locked: an AOF rewrite switches to its new file there, so the new file
+// holds exactly the writes the snapshot does not.
+func (ks *Keyspace) SnapshotWith(atomic func()) *Snapshot {
 	t := ks.LockAll(0)
 	defer t.Unlock()
+	if atomic != nil {
+		defer atomic()
+	}
 	snap := &Snapshot{ks: ks, AtMs: t.nowMs, Sizes: make([]int, ks.databases), Expires: make([]int, ks.databases)}
 	n := 0
 	for db := 0; db < ks.databases; db++ {

@@ -9,8 +9,13 @@ type Txn struct {
 	db     int
 	nowMs  int64
 	mono   int64
+	dirty  uint64    // changes made through this Txn (Redis's server.dirty)
 	locked [4]uint64 // bitmap of locked shards, taken in ascending order
 }
+
+// Dirty returns how many changes were made through the Txn: a command that
+// left it at zero changed nothing and is not propagated to the AOF.
+func (t *Txn) Dirty() uint64 { return t.dirty }
 
 // Lock returns a Txn on database db with key's shard locked.
 func (ks *Keyspace) Lock(db int, key []byte) Txn {
@@ -169,6 +174,7 @@ func (t *Txn) SetString(key, val []byte, flags uint32, expireMs int64) *Entry {
 		e.expire = expireMs
 		s.heapSet(e)
 	}
+	t.dirty++
 	t.ks.modified(s, t.db, key)
 	return e
 }
@@ -182,6 +188,7 @@ func (t *Txn) SetValue(e *Entry, val []byte) {
 	t.account(s, e, before)
 	e.enc = 0
 	e.cas = s.nextCAS()
+	t.dirty++
 	t.ks.modified(s, t.db, e.Key())
 }
 
@@ -216,6 +223,7 @@ func (t *Txn) SetObject(key []byte, typ Type, val any, size int64) *Entry {
 	}
 	e.atime = t.mono
 	e.cas = s.nextCAS()
+	t.dirty++
 	t.ks.modified(s, t.db, key)
 	return e
 }
@@ -230,6 +238,7 @@ func (t *Txn) Account(e *Entry, size int64) {
 	t.account(s, e, before)
 	e.cas = s.nextCAS()
 	t.touch(s, e)
+	t.dirty++
 	t.ks.modified(s, t.db, e.Key())
 }
 
@@ -268,6 +277,7 @@ func (t *Txn) SetExpire(e *Entry, expireMs int64) {
 	s := t.shard(e.Key())
 	e.expire = expireMs
 	s.heapSet(e)
+	t.dirty++
 	t.ks.modified(s, t.db, e.Key())
 }
 
@@ -275,6 +285,7 @@ func (t *Txn) SetExpire(e *Entry, expireMs int64) {
 func (t *Txn) Bump(e *Entry) {
 	s := t.shard(e.Key())
 	e.cas = s.nextCAS()
+	t.dirty++
 	t.ks.modified(s, t.db, e.Key())
 }
 
@@ -286,6 +297,7 @@ func (t *Txn) Delete(key []byte) bool {
 		return false
 	}
 	t.ks.unlink(s, e)
+	t.dirty++
 	t.ks.modified(s, t.db, key)
 	return true
 }
@@ -294,6 +306,7 @@ func (t *Txn) Delete(key []byte) bool {
 func (t *Txn) DeleteEntry(e *Entry) {
 	s := t.shard(e.Key())
 	t.ks.unlink(s, e)
+	t.dirty++
 	t.ks.modified(s, t.db, e.Key())
 }
 

@@ -53,8 +53,8 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(t *keyspace.
 		c.unlock(t)
 		return true
 	}
-	if c.execTxn != nil {
-		return false // no blocking inside a transaction
+	if c.execTxn != nil || c.loading {
+		return false // no blocking inside a transaction or while loading
 	}
 	w := keyspace.NewWaiter()
 	for _, k := range keys {
@@ -95,7 +95,9 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(t *keyspace.
 		select {
 		case <-w.Ready:
 			t := c.srv.ks.LockKeys(c.db, keys)
+			c.propDirty = 0
 			served := try(&t)
+			c.propagated(&t)
 			if served {
 				for _, k := range keys {
 					t.Unblock(k, w)

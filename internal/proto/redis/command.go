@@ -256,6 +256,15 @@ func (c *Conn) execute(args [][]byte) {
 	if c.srv.pause.until.Load() != 0 {
 		c.srv.waitPause(c, cmd)
 	}
+	if (cmd.has(flagWrite) || cmd.Name == "exec") && c.srv.durability != nil && !c.loading {
+		if msg := c.srv.durability.WriteError(); msg != "" {
+			c.out.Error(msg)
+			cmd.rejectedCalls.Add(1)
+			c.srv.errStats.add(c.out.Buf[mark:])
+			c.afterReply(mark)
+			return
+		}
+	}
 	if cmd.has(flagDenyOOM) && c.srv.ks.MaxMemory() > 0 && c.execTxn == nil {
 		if err := c.srv.ks.Reserve(0); err != nil {
 			c.out.Error(errOOM)

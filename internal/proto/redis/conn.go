@@ -51,8 +51,14 @@ type Conn struct {
 
 	txn     keyspace.Txn  // storage for the current command's lock
 	execTxn *keyspace.Txn // set while EXEC runs: commands reuse its locks
-	multi   *multiState
-	watch   watchState
+
+	propDirty  uint64   // changes of the current Txn already propagated
+	propArgs   [][]byte // what to propagate instead of argv (logAs)
+	execLogged bool     // MULTI went to the log for the running EXEC
+	logOffset  int64    // log offset of the client's latest write
+	loading    bool     // replaying the AOF: no blocking, no propagation
+	multi      *multiState
+	watch      watchState
 
 	argv [][]byte // the command being run (for CLIENT LIST cmd=, slowlog)
 
@@ -215,6 +221,15 @@ func (c *Conn) flush() bool {
 	if len(c.out.Buf) == 0 {
 		return true
 	}
+	// Under appendfsync always, no reply leaves before the writes it
+	// acknowledges are on disk.
+	if c.logOffset > 0 && c.srv.durability != nil {
+		if err := c.srv.durability.WaitSynced(c.logOffset); err != nil {
+			c.srv.log.Error("closing client: its writes could not be made durable", "id", c.id, "err", err)
+			return false
+		}
+		c.logOffset = 0
+	}
 	if c.async != nil {
 		ok := c.async.push(c.out.Buf)
 		c.out.Buf = c.ownOut[:0]
@@ -254,6 +269,7 @@ func (c *Conn) lock(key []byte) *keyspace.Txn {
 		return c.execTxn
 	}
 	c.txn = c.srv.ks.Lock(c.db, key)
+	c.propDirty = 0
 	return &c.txn
 }
 
@@ -263,6 +279,7 @@ func (c *Conn) lockKeys(keys [][]byte) *keyspace.Txn {
 		return c.execTxn
 	}
 	c.txn = c.srv.ks.LockKeys(c.db, keys)
+	c.propDirty = 0
 	return &c.txn
 }
 
@@ -272,11 +289,14 @@ func (c *Conn) lockAll() *keyspace.Txn {
 		return c.execTxn
 	}
 	c.txn = c.srv.ks.LockAll(c.db)
+	c.propDirty = 0
 	return &c.txn
 }
 
-// unlock releases t unless it belongs to a running EXEC.
+// unlock propagates what the command changed, then releases t unless it
+// belongs to a running EXEC.
 func (c *Conn) unlock(t *keyspace.Txn) {
+	c.propagated(t)
 	if t != c.execTxn {
 		t.Unlock()
 	}

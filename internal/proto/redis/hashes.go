@@ -314,6 +314,7 @@ func cmdHIncrByFloat(c *Conn, args [][]byte) {
 	}
 	v := []byte(formatLongDouble(sum))
 	h.Set(args[2], v)
+	c.logAs([]byte("HSET"), key, args[2], v) // replay sets the result, not the float sum
 	c.notify(notifyHash, "hincrbyfloat", key)
 	c.changed(t, e)
 	c.out.Bulk(v)

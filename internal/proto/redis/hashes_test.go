@@ -300,7 +300,7 @@ func TestHashClient(t *testing.T) {
 				t.Fatalf("got %v, want %v", got, want)
 			}
 		}
-		check(rdb.HSet(ctx, "h", map[string]any{"a": "1", "b": "2"}).Val(), 2)
+		check(rdb.HSet(ctx, "h", "a", "1", "b", "2").Val(), 2)
 		check(rdb.HSet(ctx, "h", "c", "3").Val(), 1)
 		check(rdb.HMSet(ctx, "h", "d", "4").Val(), true)
 		check(rdb.HSetNX(ctx, "h", "a", "x").Val(), false)

@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"strconv"
+
 	"ferry/internal/keyspace"
 	"ferry/internal/keyspace/ds"
 )
@@ -128,12 +130,15 @@ func (c *Conn) pop(args [][]byte, left bool) {
 func (c *Conn) popFrom(t *keyspace.Txn, e *keyspace.Entry, l *ds.List, left bool, count int) {
 	key := append([]byte(nil), e.Key()...)
 	emit := func(v []byte) { c.out.Bulk(v) }
+	n := 0
 	if left {
-		l.PopLeft(count, emit)
+		n = l.PopLeft(count, emit)
 		c.notify(notifyList, "lpop", key)
+		c.logAs([]byte("LPOP"), key, []byte(strconv.Itoa(n)))
 	} else {
-		l.PopRight(count, emit)
+		n = l.PopRight(count, emit)
 		c.notify(notifyList, "rpop", key)
+		c.logAs([]byte("RPOP"), key, []byte(strconv.Itoa(n)))
 	}
 	c.changed(t, e)
 }
@@ -431,8 +436,16 @@ func (c *Conn) move(t *keyspace.Txn, src, dst []byte, fromLeft, toLeft bool) (mo
 		c.notify(notifyList, "rpush", dst)
 	}
 	c.changed(t, de)
+	c.logAs([]byte("LMOVE"), src, dst, sideName(fromLeft), sideName(toLeft))
 	c.out.Bulk(v)
 	return true, true
+}
+
+func sideName(left bool) []byte {
+	if left {
+		return []byte("LEFT")
+	}
+	return []byte("RIGHT")
 }
 
 func cmdLMove(c *Conn, args [][]byte) {

@@ -81,6 +81,9 @@ type Server struct {
 	blocked  atomic.Int64 // clients in a blocking command
 	peak     atomic.Int64 // used_memory_peak
 
+	prop       Propagator
+	durability Durability
+
 	hub           *pubsub.Hub
 	outLimits     outputLimits
 	notifications notifier

@@ -190,7 +190,12 @@ func cmdSPop(c *Conn, args [][]byte) {
 	if hasCount {
 		c.out.Set(n)
 	}
-	s.Pop(n, func(m []byte) { c.out.Bulk(m) })
+	logged := [][]byte{[]byte("SREM"), key}
+	s.Pop(n, func(m []byte) {
+		c.out.Bulk(m)
+		logged = append(logged, append([]byte(nil), m...))
+	})
+	c.logAs(logged...) // the log must say which members went
 	c.notify(notifySet, "spop", key)
 	c.changed(t, e) // deletes the key, notifying "del", if emptied
 }

@@ -559,6 +559,7 @@ func cmdIncrByFloat(c *Conn, args [][]byte) {
 	} else {
 		t.SetValue(e, v)
 	}
+	c.logAs(bSET, args[1], v, []byte("KEEPTTL"))
 	c.notify(notifyString, "incrbyfloat", args[1])
 	c.out.Bulk(v)
 }

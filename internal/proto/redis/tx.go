@@ -124,10 +124,15 @@ func cmdExec(c *Conn, args [][]byte) {
 		return
 	}
 	c.execTxn = &t
+	c.execLogged = false
 	c.out.Array(len(m.cmds))
 	for _, q := range m.cmds {
 		c.argv = q.args
 		c.call(q.cmd, q.args)
+	}
+	if c.execLogged {
+		// The log holds the transaction whole, or (torn) not at all.
+		c.logOffset = c.srv.prop.Append(c.db, [][]byte{[]byte("EXEC")})
 	}
 	c.execTxn = nil
 	t.Unlock()
