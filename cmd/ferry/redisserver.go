@@ -20,6 +20,7 @@ func parseRedisServerArgs(args []string, stdout io.Writer) (config.Config, error
 	cfg := config.Default()
 	cfg.Memcached.Enabled = false
 	cfg.Policy = "noeviction"
+	cfg.Persist.AppendOnly = false // redis-server's defaults: snapshots only
 	if len(args) == 1 && (args[0] == "-v" || args[0] == "--version") {
 		fmt.Fprintf(stdout, "Redis server v=%s sha=00000000:0 malloc=go bits=64 build=ferry\n", redis.CompatVersion)
 		return cfg, errHelpShown
@@ -39,6 +40,7 @@ Examples:
 `)
 		return cfg, errHelpShown
 	}
+	st := &directiveState{defaultSave: true}
 	var lines []string // config lines, in order: file first, then options
 	i := 0
 	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
@@ -85,7 +87,7 @@ Examples:
 		if err != nil || len(argv) == 0 {
 			return cfg, configFileError(n+1, line, "Unbalanced quotes in configuration line")
 		}
-		if err := applyRedisDirective(&cfg, strings.ToLower(argv[0]), argv[1:]); err != nil {
+		if err := applyRedisDirective(&cfg, st, strings.ToLower(argv[0]), argv[1:]); err != nil {
 			return cfg, configFileError(n+1, line, err.Error())
 		}
 	}
@@ -115,7 +117,12 @@ func absPath(p string) (string, error) {
 // applyRedisDirective maps one redis.conf directive onto the configuration:
 // listener and engine settings to their Ferry fields, the rest to Redis
 // parameters checked when the server starts.
-func applyRedisDirective(cfg *config.Config, name string, vals []string) error {
+// directiveState is what reading a redis.conf must remember across lines.
+type directiveState struct {
+	defaultSave bool // save points are still the defaults: the first save line replaces them
+}
+
+func applyRedisDirective(cfg *config.Config, st *directiveState, name string, vals []string) error {
 	one := func() (string, error) {
 		if len(vals) != 1 {
 			return "", fmt.Errorf("wrong number of arguments")
@@ -142,12 +149,27 @@ func applyRedisDirective(cfg *config.Config, name string, vals []string) error {
 			return fmt.Errorf("wrong number of arguments")
 		}
 		cfg.Redis.Addr = net.JoinHostPort(strings.Join(hosts, ","), port)
-	case "requirepass", "maxclients", "timeout", "maxmemory", "maxmemory-policy", "databases", "dir":
+	case "requirepass", "maxclients", "timeout", "maxmemory", "maxmemory-policy", "databases", "dir",
+		"appendonly", "appendfsync", "appendfilename", "appenddirname", "dbfilename", "rdbcompression",
+		"rdbchecksum", "aof-load-truncated", "aof-use-rdb-preamble", "auto-aof-rewrite-percentage",
+		"auto-aof-rewrite-min-size", "stop-writes-on-bgsave-error":
 		v, err := one()
 		if err != nil {
 			return err
 		}
 		return cfg.Set(name, v)
+	case "save":
+		// save "" disables; several save lines accumulate, as in redis.conf.
+		v := strings.Join(vals, " ")
+		if len(vals) == 1 && vals[0] == "" {
+			st.defaultSave = false
+			return cfg.Set("save", "")
+		}
+		if cfg.Persist.Save != "" && !st.defaultSave {
+			v = cfg.Persist.Save + " " + v
+		}
+		st.defaultSave = false
+		return cfg.Set("save", v)
 	case "loglevel":
 		v, err := one()
 		if err != nil {

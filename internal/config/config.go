@@ -27,6 +27,8 @@ type Config struct {
 	Memcached Memcached
 	Redis     Redis
 
+	Persist Persist
+
 	MaxMemory int64  // bytes the keyspace may use; 0 = unlimited
 	Policy    string // maxmemory-policy
 	Databases int
@@ -45,6 +47,23 @@ type Memcached struct {
 	Verbosity         int
 	EvictionsDisabled bool
 	ShutdownEnabled   bool // memcached -A
+}
+
+// Persist configures persistence, with redis.conf's option names.
+type Persist struct {
+	AppendOnly               bool
+	AppendFsync              string
+	AppendFilename           string
+	AppendDirname            string
+	DBFilename               string
+	Save                     string // "3600 1 300 100 60 10000", "" = no snapshots
+	RDBCompression           bool
+	RDBChecksum              bool
+	AOFLoadTruncated         bool
+	AOFUseRDBPreamble        bool
+	AutoAOFRewritePercentage int
+	AutoAOFRewriteMinSize    int64
+	StopWritesOnBgsaveError  bool
 }
 
 // Redis configures the Redis front end.
@@ -82,6 +101,21 @@ func Default() Config {
 			Enabled:    true,
 			Addr:       "127.0.0.1:6379",
 			MaxClients: 10000,
+		},
+		Persist: Persist{
+			AppendOnly:               true,
+			AppendFsync:              "everysec",
+			AppendFilename:           "appendonly.aof",
+			AppendDirname:            "appendonlydir",
+			DBFilename:               "dump.rdb",
+			Save:                     "3600 1 300 100 60 10000",
+			RDBCompression:           true,
+			RDBChecksum:              true,
+			AOFLoadTruncated:         true,
+			AOFUseRDBPreamble:        true,
+			AutoAOFRewritePercentage: 100,
+			AutoAOFRewriteMinSize:    64 << 20,
+			StopWritesOnBgsaveError:  true,
 		},
 	}
 }
@@ -140,6 +174,58 @@ var directives = []Directive{
 		func(c *Config) string { return strconv.Itoa(c.Memcached.Verbosity) }},
 	{"memcached-udp-port", "memcached UDP port (0 = off)", intSetter(func(c *Config) *int { return &c.Memcached.UDPPort }),
 		func(c *Config) string { return strconv.Itoa(c.Memcached.UDPPort) }},
+	{"appendonly", "keep an append-only file (yes/no)", boolSetter(func(c *Config) *bool { return &c.Persist.AppendOnly }),
+		func(c *Config) string { return yesNo(c.Persist.AppendOnly) }},
+	{"appendfsync", "fsync policy of the append-only file: always, everysec, no", func(c *Config, v string) error {
+		switch strings.ToLower(v) {
+		case "always", "everysec", "no":
+			c.Persist.AppendFsync = strings.ToLower(v)
+			return nil
+		}
+		return fmt.Errorf("must be always, everysec or no: %q", v)
+	}, func(c *Config) string { return c.Persist.AppendFsync }},
+	{"appendfilename", "name of the append-only files", func(c *Config, v string) error {
+		c.Persist.AppendFilename = v
+		return nil
+	}, func(c *Config) string { return c.Persist.AppendFilename }},
+	{"appenddirname", "directory of the append-only files (under dir)", func(c *Config, v string) error {
+		c.Persist.AppendDirname = v
+		return nil
+	}, func(c *Config) string { return c.Persist.AppendDirname }},
+	{"dbfilename", "snapshot file name (under dir)", func(c *Config, v string) error {
+		c.Persist.DBFilename = v
+		return nil
+	}, func(c *Config) string { return c.Persist.DBFilename }},
+	{"save", `snapshot points "<seconds> <changes> ..." ("" = none)`, func(c *Config, v string) error {
+		f := strings.Fields(v)
+		if len(f)%2 != 0 {
+			return fmt.Errorf("invalid save parameters %q", v)
+		}
+		for _, x := range f {
+			if _, err := strconv.ParseUint(x, 10, 63); err != nil {
+				return fmt.Errorf("invalid save parameters %q", v)
+			}
+		}
+		c.Persist.Save = strings.Join(f, " ")
+		return nil
+	}, func(c *Config) string { return c.Persist.Save }},
+	{"rdbcompression", "compress strings in snapshots (yes/no)", boolSetter(func(c *Config) *bool { return &c.Persist.RDBCompression }),
+		func(c *Config) string { return yesNo(c.Persist.RDBCompression) }},
+	{"rdbchecksum", "checksum snapshots (yes/no)", boolSetter(func(c *Config) *bool { return &c.Persist.RDBChecksum }),
+		func(c *Config) string { return yesNo(c.Persist.RDBChecksum) }},
+	{"aof-load-truncated", "load an append-only file with a torn tail (yes/no)", boolSetter(func(c *Config) *bool { return &c.Persist.AOFLoadTruncated }),
+		func(c *Config) string { return yesNo(c.Persist.AOFLoadTruncated) }},
+	{"aof-use-rdb-preamble", "write rewritten AOF bases as RDB (yes/no)", boolSetter(func(c *Config) *bool { return &c.Persist.AOFUseRDBPreamble }),
+		func(c *Config) string { return yesNo(c.Persist.AOFUseRDBPreamble) }},
+	{"auto-aof-rewrite-percentage", "rewrite the AOF when it grew by this percentage", intSetter(func(c *Config) *int { return &c.Persist.AutoAOFRewritePercentage }),
+		func(c *Config) string { return strconv.Itoa(c.Persist.AutoAOFRewritePercentage) }},
+	{"auto-aof-rewrite-min-size", "smallest AOF to rewrite automatically", func(c *Config, v string) error {
+		n, err := ParseMemory(v)
+		c.Persist.AutoAOFRewriteMinSize = n
+		return err
+	}, func(c *Config) string { return strconv.FormatInt(c.Persist.AutoAOFRewriteMinSize, 10) }},
+	{"stop-writes-on-bgsave-error", "refuse writes after a failed snapshot (yes/no)", boolSetter(func(c *Config) *bool { return &c.Persist.StopWritesOnBgsaveError }),
+		func(c *Config) string { return yesNo(c.Persist.StopWritesOnBgsaveError) }},
 	{"redis", "serve the Redis protocol (yes/no)", boolSetter(func(c *Config) *bool { return &c.Redis.Enabled }),
 		func(c *Config) string { return yesNo(c.Redis.Enabled) }},
 	{"redis-addr", "Redis listen address host:port", func(c *Config, v string) error {

@@ -33,11 +33,11 @@ type SnapItem struct {
 
 // Snapshot is a consistent view of the keyspace at one instant.
 type Snapshot struct {
-	ks    *Keyspace
+	ks *Keyspace
+	// DBs holds each database's keys (DBs[db]); Items lists them all.
+	DBs   [][]SnapItem
 	Items []SnapItem
 	AtMs  int64 // when it was taken
-	// Sizes is the number of keys per database (for RDB's RESIZEDB).
-	Sizes []int
 	// Expires is the number of keys with a TTL per database.
 	Expires []int
 }
@@ -55,15 +55,16 @@ func (ks *Keyspace) SnapshotWith(atomic func()) *Snapshot {
 	if atomic != nil {
 		defer atomic()
 	}
-	snap := &Snapshot{ks: ks, AtMs: t.nowMs, Sizes: make([]int, ks.databases), Expires: make([]int, ks.databases)}
+	snap := &Snapshot{ks: ks, AtMs: t.nowMs, DBs: make([][]SnapItem, ks.databases), Expires: make([]int, ks.databases)}
 	n := 0
 	for db := 0; db < ks.databases; db++ {
 		n += t.DBSize(db)
 	}
 	snap.Items = make([]SnapItem, 0, n)
-	for i := range ks.shards {
-		s := &ks.shards[i]
-		for db := 0; db < ks.databases; db++ {
+	for db := 0; db < ks.databases; db++ {
+		start := len(snap.Items)
+		for i := range ks.shards {
+			s := &ks.shards[i]
 			d := s.dictFor(db, false)
 			if d == nil {
 				continue
@@ -80,13 +81,13 @@ func (ks *Keyspace) SnapshotWith(atomic func()) *Snapshot {
 				}
 				e.enc |= encShared
 				snap.Items = append(snap.Items, it)
-				snap.Sizes[db]++
 				if e.expire != 0 {
 					snap.Expires[db]++
 				}
 				return true
 			})
 		}
+		snap.DBs[db] = snap.Items[start:len(snap.Items):len(snap.Items)]
 	}
 	return snap
 }
@@ -107,7 +108,7 @@ func (snap *Snapshot) Release() {
 		}
 		s.mu.Unlock()
 	}
-	snap.Items = nil
+	snap.Items, snap.DBs = nil, nil
 }
 
 // Mutable returns e's collection value for changing it, first replacing

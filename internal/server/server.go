@@ -19,6 +19,7 @@ import (
 	"ferry/internal/config"
 	"ferry/internal/keyspace"
 	"ferry/internal/netsrv"
+	"ferry/internal/persist"
 	"ferry/internal/proto/memcache"
 	"ferry/internal/proto/redis"
 	"ferry/internal/proto/resp"
@@ -40,12 +41,27 @@ type Server struct {
 	listeners []*netsrv.Server
 	addrs     map[string][]net.Addr
 	packets   []net.PacketConn // UDP listeners (memcached -U)
-	stop      chan struct{}    // closed by Shutdown
+	persist   *persist.Manager
+	stop      chan struct{} // closed by Shutdown
+	ready     chan struct{} // closed once the dataset is loaded
 	stopOnce  sync.Once
+
+	saveOnExit, nosaveOnExit bool // SHUTDOWN SAVE / NOSAVE
 }
 
+// Ready is closed once the dataset has been loaded and writes are accepted.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
 // Shutdown asks Run to return, as SIGTERM does.
-func (s *Server) Shutdown() { s.stopOnce.Do(func() { close(s.stop) }) }
+func (s *Server) Shutdown() { s.shutdown(false, false) }
+
+// shutdown is SHUTDOWN [SAVE|NOSAVE].
+func (s *Server) shutdown(save, nosave bool) {
+	s.stopOnce.Do(func() {
+		s.saveOnExit, s.nosaveOnExit = save, nosave
+		close(s.stop)
+	})
+}
 
 // Options are the process-level things a Server needs besides its Config.
 type Options struct {
@@ -70,12 +86,22 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, addrs: map[string][]net.Addr{}, stop: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, addrs: map[string][]net.Addr{}, stop: make(chan struct{}), ready: make(chan struct{})}
 	s.ks = keyspace.New(keyspace.Config{
 		Databases: cfg.Databases,
 		MaxMemory: cfg.MaxMemory,
 		Policy:    policy,
 	})
+	// The Redis command engine also replays the AOF, so it exists even
+	// when its listener is off.
+	if err := s.newRedis(); err != nil {
+		s.closeAll()
+		return nil, err
+	}
+	if err := s.newPersist(); err != nil {
+		s.closeAll()
+		return nil, err
+	}
 	if cfg.Memcached.Enabled {
 		if err := s.startMemcached(opt); err != nil {
 			s.closeAll()
@@ -113,6 +139,7 @@ func (s *Server) startMemcached(opt Options) error {
 		EvictionsDisabled: mc.EvictionsDisabled,
 		ShutdownEnabled:   mc.ShutdownEnabled,
 		Shutdown:          s.Shutdown,
+		Persist:           s.persist,
 		TCPPort:           portNum,
 		UDPPort:           mc.UDPPort,
 		Interface:         host,
@@ -148,7 +175,7 @@ func (s *Server) startMemcached(opt Options) error {
 	return nil
 }
 
-func (s *Server) startRedis() error {
+func (s *Server) newRedis() error {
 	rc := s.cfg.Redis
 	host, port, _ := net.SplitHostPort(rc.Addr)
 	portNum, _ := strconv.Atoi(port)
@@ -162,14 +189,46 @@ func (s *Server) startRedis() error {
 		Limits:         resp.DefaultLimits,
 		Timeout:        rc.Timeout,
 		Log:            s.log,
-		Shutdown:       s.Shutdown,
+		Shutdown:       s.shutdown,
 		ConfigFile:     rc.ConfigFile,
 		ExecutablePath: exe,
 		FerryVersion:   Version,
 	})
-	if err := s.redis.ApplyParams(rc.Params); err != nil {
-		return err
+	return nil
+}
+
+// newPersist builds the persistence manager and connects the front ends
+// to it. Loading waits for Run.
+func (s *Server) newPersist() error {
+	pc := s.cfg.Persist
+	save, err := persist.ParseSave(pc.Save)
+	if err != nil {
+		return fmt.Errorf("save: %w", err)
 	}
+	s.persist = persist.New(s.ks, persist.Config{
+		Dir:                      s.cfg.Dir,
+		AppendOnly:               pc.AppendOnly,
+		AppendFsync:              pc.AppendFsync,
+		AppendFilename:           pc.AppendFilename,
+		AppendDirname:            pc.AppendDirname,
+		DBFilename:               pc.DBFilename,
+		Save:                     save,
+		RDBCompression:           pc.RDBCompression,
+		RDBChecksum:              pc.RDBChecksum,
+		AOFLoadTruncated:         pc.AOFLoadTruncated,
+		AOFUseRDBPreamble:        pc.AOFUseRDBPreamble,
+		AutoAOFRewritePercentage: pc.AutoAOFRewritePercentage,
+		AutoAOFRewriteMinSize:    pc.AutoAOFRewriteMinSize,
+		StopWritesOnBgsaveError:  pc.StopWritesOnBgsaveError,
+	}, s.log, s.redis.Limits, s.redis.Replay)
+	s.ks.AddObserver(s.persist)
+	s.redis.SetPersistence(s.persist, persist.ParamNames)
+	return s.redis.ApplyParams(s.cfg.Redis.Params)
+}
+
+func (s *Server) startRedis() error {
+	rc := s.cfg.Redis
+	host, port, _ := net.SplitHostPort(rc.Addr)
 	var lns multiCounter
 	for _, h := range strings.Split(host, ",") {
 		ln, err := netsrv.Listen(netsrv.Config{
@@ -260,20 +319,55 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Info("listening", "protocol", name, "addr", a.String())
 		}
 	}
+	// Clients are served while the dataset loads; they get -LOADING.
+	loaded := make(chan error, 1)
+	go func() {
+		if err := s.persist.Load(); err != nil {
+			loaded <- err
+			return
+		}
+		loaded <- s.persist.Start()
+	}()
 	var err error
-	select {
-	case <-ctx.Done():
-	case <-s.stop:
-	case err = <-errc:
-		err = fmt.Errorf("listener failed: %w", err)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-s.stop:
+			done = true
+		case err = <-errc:
+			err = fmt.Errorf("listener failed: %w", err)
+			done = true
+		case err = <-loaded:
+			if err != nil {
+				s.log.Error("cannot load the dataset", "err", err)
+				done = true
+			} else {
+				s.log.Info("Ready to accept connections")
+				close(s.ready)
+			}
+			loaded = nil
+		}
 	}
 	s.log.Info("shutting down")
-	s.closeAll()
+	s.closeListeners()
 	wg.Wait()
+	if loaded == nil && err == nil {
+		if perr := s.persist.Close(s.saveOnExit, s.nosaveOnExit); perr != nil {
+			s.log.Error("persistence at shutdown", "err", perr)
+			err = perr
+		}
+	}
+	s.closeEngines()
 	return err
 }
 
 func (s *Server) closeAll() {
+	s.closeListeners()
+	s.closeEngines()
+}
+
+func (s *Server) closeListeners() {
 	var wg sync.WaitGroup
 	for _, ln := range s.listeners {
 		wg.Add(1)
@@ -288,6 +382,9 @@ func (s *Server) closeAll() {
 	for _, pc := range s.packets {
 		pc.Close()
 	}
+}
+
+func (s *Server) closeEngines() {
 	if s.memcached != nil {
 		s.memcached.Close()
 	}

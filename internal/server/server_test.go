@@ -16,12 +16,18 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	cfg := config.Default()
 	cfg.Memcached.Addr = "127.0.0.1:0"
 	cfg.Redis.Addr = "127.0.0.1:0"
+	cfg.Dir = t.TempDir()
 	s, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), VerboseOut: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(context.Background()) }()
+	select {
+	case <-s.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("dataset not loaded")
+	}
 	c, err := net.Dial("tcp", s.Addr("memcached").String())
 	if err != nil {
 		t.Fatal(err)

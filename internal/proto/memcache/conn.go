@@ -32,6 +32,10 @@ type conn struct {
 	counts      localCounts
 	classCounts classCounts
 	scratch     []byte // reusable buffer for append/prepend
+	logArgs     [][]byte
+	logNum      []byte
+	logFlags    []byte
+	logOffset   int64 // log offset of the connection's latest change
 	meta        metaArgs
 	keyBuf      [MaxKeyLen + 3]byte // decoded base64 keys
 	closing     bool
@@ -165,6 +169,13 @@ func (c *conn) flush() bool {
 	c.srv.classes.fold(&c.classCounts)
 	if len(c.out) == 0 {
 		return true
+	}
+	// Under appendfsync always, replies wait until their changes are on disk.
+	if c.logOffset > 0 {
+		if err := c.srv.cfg.Persist.WaitSynced(c.logOffset); err != nil {
+			return false
+		}
+		c.logOffset = 0
 	}
 	_, err := c.nc.Write(c.out)
 	c.counts[bytesWritten] += uint64(len(c.out))

@@ -215,7 +215,7 @@ func (c *conn) metaGet(r *Request) {
 		return
 	}
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
-	defer tx.Unlock()
+	defer c.unlockKey(&tx, key)
 	e := peekItem(&tx, key)
 	c.counts[cmdGet]++
 	var won, lost, stale, hitBefore bool
@@ -363,7 +363,7 @@ func (c *conn) metaSet(r *Request) {
 		return
 	}
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
-	defer tx.Unlock()
+	defer c.unlockKey(&tx, key)
 	e, code := c.metaStore(&tx, key, r.Data, m, mode)
 	if code == "HD" && m.has('q') {
 		return
@@ -455,7 +455,7 @@ func (c *conn) metaDelete(r *Request) {
 		return
 	}
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
-	defer tx.Unlock()
+	defer c.unlockKey(&tx, key)
 	e := peekItem(&tx, key)
 	code := "HD"
 	switch {
@@ -517,7 +517,7 @@ func (c *conn) metaArith(r *Request) {
 		}
 	}
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
-	defer tx.Unlock()
+	defer c.unlockKey(&tx, key)
 	e := peekItem(&tx, key)
 	var v uint64
 	created := false
@@ -612,7 +612,7 @@ func (c *conn) metaDebug(r *Request) {
 		key = c.keyBuf[:n]
 	}
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
-	defer tx.Unlock()
+	defer c.unlockKey(&tx, key)
 	e := peekItem(&tx, key)
 	if e == nil {
 		c.out = append(c.out, "EN\r\n"...)

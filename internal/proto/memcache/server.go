@@ -26,17 +26,18 @@ const CompatVersion = "1.6.21"
 // memcached flag each one mirrors.
 type Config struct {
 	Limits            Limits
-	DB                int       // database the items live in (0)
-	Verbosity         int       // -v, -vv, -vvv
-	Log               io.Writer // where verbose output goes (memcached: stderr)
-	Threads           int       // -t (reported; Go schedules connections itself)
-	MaxConns          int       // -c
-	MaxBytes          int64     // -m in bytes (reported as limit_maxbytes)
-	EvictionsDisabled bool      // -M
-	ShutdownEnabled   bool      // -A
-	Shutdown          func()    // called by the shutdown command when enabled
-	TCPPort, UDPPort  int       // -p, -U (reported in stats settings)
-	Interface         string    // -l
+	DB                int         // database the items live in (0)
+	Verbosity         int         // -v, -vv, -vvv
+	Log               io.Writer   // where verbose output goes (memcached: stderr)
+	Threads           int         // -t (reported; Go schedules connections itself)
+	MaxConns          int         // -c
+	MaxBytes          int64       // -m in bytes (reported as limit_maxbytes)
+	EvictionsDisabled bool        // -M
+	ShutdownEnabled   bool        // -A
+	Shutdown          func()      // called by the shutdown command when enabled
+	Persist           Persistence // nil: nothing is persisted
+	TCPPort, UDPPort  int         // -p, -U (reported in stats settings)
+	Interface         string      // -l
 	PID               int
 }
 
@@ -117,9 +118,17 @@ func (s *Server) scheduleFlush(delay time.Duration) {
 		s.flushTimer.Stop()
 		s.flushTimer = nil
 	}
+	flush := func() {
+		t := s.ks.LockAll(s.cfg.DB)
+		t.FlushDB(s.cfg.DB)
+		if s.cfg.Persist != nil {
+			s.cfg.Persist.Append(s.cfg.DB, [][]byte{[]byte("FLUSHDB")})
+		}
+		t.Unlock()
+	}
 	if delay <= 0 {
-		s.ks.FlushDB(s.cfg.DB)
+		flush()
 		return
 	}
-	s.flushTimer = time.AfterFunc(delay, func() { s.ks.FlushDB(s.cfg.DB) })
+	s.flushTimer = time.AfterFunc(delay, flush)
 }

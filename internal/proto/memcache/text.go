@@ -18,6 +18,9 @@ func (c *conn) dispatch(r *Request) {
 	if c.verbose {
 		c.srv.logf(2, "<%d %s", c.id, r.Line)
 	}
+	if p := c.srv.cfg.Persist; p != nil && c.refused(p, r) {
+		return
+	}
 	t := r.Tokens
 	switch string(t[0]) {
 	case "get", "bget":
@@ -90,6 +93,31 @@ func (c *conn) dispatch(r *Request) {
 	default:
 		c.reply(msgError)
 	}
+}
+
+// refused answers requests the persistence layer cannot take now: every
+// data command while the dataset loads, and changes while writes fail.
+func (c *conn) refused(p Persistence, r *Request) bool {
+	name := string(r.Tokens[0])
+	switch name {
+	case "version", "verbosity", "quit", "stats", "mn", "shutdown":
+		return false
+	}
+	if p.Loading() {
+		c.noreply = false
+		c.reply("SERVER_ERROR Ferry is loading the dataset in memory")
+		return true
+	}
+	switch name {
+	case "get", "gets", "bget", "mg", "me":
+		return false
+	}
+	if msg := p.WriteError(); msg != "" {
+		c.noreply = false
+		c.reply("SERVER_ERROR " + msg)
+		return true
+	}
+	return false
 }
 
 // hasNoreply reports whether the request's last token is "noreply".
@@ -170,7 +198,7 @@ func (c *conn) retrieve(keys [][]byte, withCAS, touch bool, exptime int64) {
 			}
 		}
 		if e == nil {
-			t.Unlock()
+			c.unlockKey(&t, key)
 			c.counts[getMisses]++
 			if expired {
 				c.counts[getExpired]++
@@ -196,7 +224,7 @@ func (c *conn) retrieve(keys [][]byte, withCAS, touch bool, exptime int64) {
 		}
 		c.out = append(c.out, "\r\n"...)
 		c.out = append(c.out, v...)
-		t.Unlock()
+		c.unlockKey(&t, key)
 		c.out = append(c.out, "\r\n"...)
 		if c.verbose {
 			c.srv.logf(2, ">%d sending key %s", c.id, key)
@@ -258,7 +286,7 @@ func (c *conn) storeCmd(r *Request, mode storeMode) {
 	}
 	t := ks.Lock(db, r.Key)
 	reply := c.storeLocked(&t, r, mode)
-	t.Unlock()
+	c.unlockKey(&t, r.Key)
 	c.reply(reply)
 }
 
@@ -272,7 +300,7 @@ func (c *conn) failedSet(mode storeMode, key []byte) {
 	if peekItem(&t, key) != nil {
 		t.Delete(key)
 	}
-	t.Unlock()
+	c.unlockKey(&t, key)
 }
 
 func (c *conn) storeLocked(t *keyspace.Txn, r *Request, mode storeMode) string {
@@ -375,7 +403,7 @@ func (c *conn) deleteCmd(t [][]byte) {
 		c.classCounts.add(entryClass(e), slabDeleteHits)
 		tx.DeleteEntry(e)
 	}
-	tx.Unlock()
+	c.unlockKey(&tx, key)
 	if found {
 		c.counts[deleteHits]++
 		c.reply("DELETED")
@@ -416,7 +444,7 @@ func (c *conn) arith(t [][]byte, incr bool) {
 	}
 	tx := c.srv.ks.Lock(c.srv.cfg.DB, key)
 	v, res := c.applyDelta(&tx, key, delta, incr)
-	tx.Unlock()
+	c.unlockKey(&tx, key)
 	switch res {
 	case deltaMiss:
 		if incr {
@@ -512,7 +540,7 @@ func (c *conn) touchCmd(t [][]byte) {
 			tx.Touch(e)
 		}
 	}
-	tx.Unlock()
+	c.unlockKey(&tx, key)
 	if e == nil {
 		c.counts[touchMisses]++
 		c.reply(msgNotFound)

@@ -26,7 +26,7 @@ var _ = registerCommands(
 	),
 	cmd("dbsize", cmdDBSize),
 	cmd("time", cmdTime),
-	cmd("lastsave", func(c *Conn, _ [][]byte) { c.out.Int(c.srv.lastSave.Load()) }),
+	cmd("lastsave", func(c *Conn, _ [][]byte) { c.out.Int(c.srv.lastSaveTime()) }),
 	cmd("flushdb", cmdFlushDB),
 	cmd("flushall", cmdFlushAll),
 	cmd("swapdb", cmdSwapDB),
@@ -238,12 +238,22 @@ func cmdSwapDB(c *Conn, args [][]byte) {
 }
 
 func cmdShutdown(c *Conn, args [][]byte) {
+	save, nosave := false, false
 	for _, a := range args[1:] {
-		if !equalFold(a, "nosave") && !equalFold(a, "save") && !equalFold(a, "now") &&
-			!equalFold(a, "force") && !equalFold(a, "abort") {
+		switch {
+		case equalFold(a, "nosave"):
+			nosave = true
+		case equalFold(a, "save"):
+			save = true
+		case equalFold(a, "now"), equalFold(a, "force"), equalFold(a, "abort"):
+		default:
 			c.out.Error(errSyntax)
 			return
 		}
+	}
+	if save && nosave {
+		c.out.Error(errSyntax)
+		return
 	}
 	if len(args) > 1 && equalFold(args[len(args)-1], "abort") {
 		c.out.Error("ERR No shutdown in progress.")
@@ -255,7 +265,7 @@ func cmdShutdown(c *Conn, args [][]byte) {
 	}
 	c.srv.log.Info("User requested shutdown...")
 	c.closing = true
-	go c.srv.cfg.Shutdown()
+	go c.srv.cfg.Shutdown(save, nosave)
 }
 
 func cmdMemoryUsage(c *Conn, args [][]byte) {
@@ -363,6 +373,15 @@ func cmdDebug(c *Conn, args [][]byte) {
 			return
 		}
 		c.out.Simple(line)
+	case equalFold(args[1], "reload"):
+		if c.noPersistence() {
+			return
+		}
+		if err := c.srv.persist.DebugReload(); err != nil {
+			c.out.Error("ERR Error trying to load the RDB dump: " + err.Error())
+			return
+		}
+		c.out.OK()
 	case equalFold(args[1], "change-repl-id"), equalFold(args[1], "quicklist-packed-threshold"),
 		equalFold(args[1], "stringmatch-len"), equalFold(args[1], "replybuffer"):
 		c.out.OK()
@@ -445,7 +464,7 @@ func (l *slowlog) init() { l.slowerThan, l.maxLen = 10000, 128 }
 func (l *slowlog) record(c *Conn, cmd *Command, args [][]byte, d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.slowerThan < 0 || d.Microseconds() < int64(l.slowerThan) || cmd.has(flagSkipSlowlog) {
+	if l.slowerThan < 0 || d.Microseconds() < int64(l.slowerThan) || cmd.has(flagSkipSlowlog) || c.nc == nil {
 		return
 	}
 	e := slowEntry{id: l.nextID, at: time.Now().Unix(), micros: d.Microseconds(), addr: c.nc.RemoteAddr().String()}

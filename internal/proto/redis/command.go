@@ -236,6 +236,11 @@ func (c *Conn) execute(args [][]byte) {
 		return
 	}
 	c.lastCmd.Store(cmd)
+	if c.srv.persist != nil && !c.loading && !cmd.has(flagLoading) && c.srv.persist.Loading() {
+		c.out.Error("LOADING Redis is loading the dataset in memory")
+		c.afterReply(mark)
+		return
+	}
 	if !c.authed && !cmd.has(flagNoAuth) {
 		c.out.Error(errNoAuth)
 		cmd.rejectedCalls.Add(1)

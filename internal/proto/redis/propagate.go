@@ -32,10 +32,34 @@ type Durability interface {
 	WaitSynced(offset int64) error
 }
 
-// SetPersistence connects the server to its AOF and durability status.
-// Call before serving.
-func (s *Server) SetPersistence(p Propagator, d Durability) {
-	s.prop, s.durability = p, d
+// Persistence is the persistence layer as the Redis commands see it
+// (SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, INFO persistence, DEBUG RELOAD,
+// the CONFIG parameters it owns, -LOADING).
+type Persistence interface {
+	Propagator
+	Durability
+	Save() error
+	BGSave(schedule bool) (string, error)
+	BGRewriteAOF() (string, error)
+	LastSave() int64
+	Loading() bool
+	Info(kv func(string, any))
+	DebugReload() error
+	Get(name string) string
+	Set(name, value string) error
+}
+
+// SetPersistence connects the server to its persistence layer; params are
+// the CONFIG parameters it owns. Call before serving.
+func (s *Server) SetPersistence(p Persistence, params []string) {
+	s.persist, s.prop, s.durability = p, p, p
+	for _, name := range params {
+		name := name
+		delete(s.conf.extra, name)
+		s.conf.add(&setting{name: name,
+			get: func() string { return p.Get(name) },
+			set: func(v string) error { return p.Set(name, v) }})
+	}
 }
 
 // propagated records that the command just run (its Txn t) changed the

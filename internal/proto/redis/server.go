@@ -37,7 +37,7 @@ type Config struct {
 	Timeout          int   // idle client timeout in seconds (0 = none)
 	HZ               int
 	Log              *slog.Logger
-	Shutdown         func() // SHUTDOWN asks the process to stop
+	Shutdown         func(save, nosave bool) // SHUTDOWN asks the process to stop
 	ConfigFile       string // for CONFIG REWRITE and INFO
 	ExecutablePath   string
 	Mode             string // "standalone"
@@ -83,6 +83,7 @@ type Server struct {
 
 	prop       Propagator
 	durability Durability
+	persist    Persistence
 
 	hub           *pubsub.Hub
 	outLimits     outputLimits
@@ -90,6 +91,9 @@ type Server struct {
 
 	stopCron chan struct{}
 	cronDone chan struct{}
+
+	replayOnce sync.Once
+	replayer   *Conn // the client AOF commands run as while loading
 }
 
 // New returns a Redis front end over ks.

@@ -1,0 +1,329 @@
+package persist
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ferry/internal/keyspace"
+	"ferry/internal/persist/aof"
+)
+
+// SavePoint is one "save <seconds> <changes>" rule.
+type SavePoint struct {
+	Seconds int64
+	Changes int64
+}
+
+// Config is the persistence configuration, named as redis.conf's options.
+type Config struct {
+	Dir                      string
+	AppendOnly               bool
+	AppendFsync              string // always, everysec, no
+	AppendFilename           string
+	AppendDirname            string
+	DBFilename               string
+	Save                     []SavePoint
+	RDBCompression           bool
+	RDBChecksum              bool
+	AOFLoadTruncated         bool
+	AOFUseRDBPreamble        bool
+	AutoAOFRewritePercentage int
+	AutoAOFRewriteMinSize    int64
+	StopWritesOnBgsaveError  bool
+}
+
+// DefaultConfig is redis.conf's defaults, with the AOF on (Ferry's
+// default: a restart loses nothing acknowledged).
+func DefaultConfig() Config {
+	return Config{
+		Dir:                      "./data",
+		AppendOnly:               true,
+		AppendFsync:              "everysec",
+		AppendFilename:           "appendonly.aof",
+		AppendDirname:            "appendonlydir",
+		DBFilename:               "dump.rdb",
+		Save:                     []SavePoint{{3600, 1}, {300, 100}, {60, 10000}},
+		RDBCompression:           true,
+		RDBChecksum:              true,
+		AOFLoadTruncated:         true,
+		AOFUseRDBPreamble:        true,
+		AutoAOFRewritePercentage: 100,
+		AutoAOFRewriteMinSize:    64 << 20,
+		StopWritesOnBgsaveError:  true,
+	}
+}
+
+// ParseSave reads a save directive: "3600 1 300 100", or "" for none.
+func ParseSave(v string) ([]SavePoint, error) {
+	f := strings.Fields(v)
+	if len(f)%2 != 0 {
+		return nil, errors.New("Invalid save parameters")
+	}
+	var out []SavePoint
+	for i := 0; i < len(f); i += 2 {
+		s, err1 := strconv.ParseInt(f[i], 10, 64)
+		c, err2 := strconv.ParseInt(f[i+1], 10, 64)
+		if err1 != nil || err2 != nil || s < 1 || c < 0 {
+			return nil, errors.New("Invalid save parameters")
+		}
+		out = append(out, SavePoint{s, c})
+	}
+	return out, nil
+}
+
+// FormatSave writes save points as the save directive does.
+func FormatSave(sp []SavePoint) string {
+	var parts []string
+	for _, p := range sp {
+		parts = append(parts, strconv.FormatInt(p.Seconds, 10), strconv.FormatInt(p.Changes, 10))
+	}
+	return strings.Join(parts, " ")
+}
+
+// Manager runs persistence for one keyspace. Methods are safe for
+// concurrent use.
+type Manager struct {
+	ks     *keyspace.Keyspace
+	log    *slog.Logger
+	limits func() Limits
+	replay func(db int, args [][]byte) error
+
+	mu  sync.Mutex // guards cfg and the writer's life
+	cfg Config
+	aof *aof.Writer
+
+	dirty        atomic.Int64 // changes since the last successful save
+	lastSave     atomic.Int64 // unix seconds
+	lastTry      atomic.Int64 // unix seconds of the last background save attempt
+	bgsaveOK     atomic.Bool
+	rewriteOK    atomic.Bool
+	saving       atomic.Bool // an RDB save is running
+	rewriting    atomic.Bool // an AOF rewrite is running
+	rewriteQueue atomic.Bool // BGREWRITEAOF waits for a save to end
+	saveQueue    atomic.Bool // BGSAVE SCHEDULE waits for a rewrite to end
+	saves        atomic.Int64
+	rewrites     atomic.Int64
+	lastSaveSecs atomic.Int64
+	lastRWSecs   atomic.Int64
+
+	loading  atomic.Bool
+	progress loadProgress
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// New returns a manager. limits gives the encoding thresholds for loaded
+// collections; replay runs one command while loading an AOF (the Redis
+// front end executes it).
+func New(ks *keyspace.Keyspace, cfg Config, log *slog.Logger, limits func() Limits, replay func(db int, args [][]byte) error) *Manager {
+	if log == nil {
+		log = slog.Default()
+	}
+	m := &Manager{ks: ks, cfg: cfg, log: log, limits: limits, replay: replay,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	m.bgsaveOK.Store(true)
+	m.rewriteOK.Store(true)
+	m.lastSave.Store(time.Now().Unix())
+	m.lastSaveSecs.Store(-1)
+	m.lastRWSecs.Store(-1)
+	return m
+}
+
+// Config returns the current configuration.
+func (m *Manager) Config() Config {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg
+}
+
+func (m *Manager) writer() *aof.Writer {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.aof
+}
+
+// Start opens the AOF for appending (after Load) and starts the save-point
+// and auto-rewrite cron.
+func (m *Manager) Start() error {
+	cfg := m.Config()
+	if cfg.AppendOnly {
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return fmt.Errorf("persist: data directory: %w", err)
+		}
+		if err := m.openAOF(cfg, false); err != nil {
+			return err
+		}
+	}
+	go m.cron()
+	return nil
+}
+
+func (m *Manager) openAOF(cfg Config, rewriteNow bool) error {
+	pol, err := aof.ParseFsyncPolicy(cfg.AppendFsync)
+	if err != nil {
+		return err
+	}
+	w, err := aof.Open(cfg.Dir, aof.Options{DirName: cfg.AppendDirname, FileName: cfg.AppendFilename, Fsync: pol})
+	if err != nil {
+		return fmt.Errorf("persist: opening the AOF: %w", err)
+	}
+	m.mu.Lock()
+	m.aof = w
+	m.mu.Unlock()
+	if rewriteNow {
+		_, err := m.BGRewriteAOF()
+		return err
+	}
+	return nil
+}
+
+// Close ends persistence at shutdown: a final save when asked (or when
+// save points are set and the AOF is off, as Redis), then the AOF is
+// flushed and fsynced.
+func (m *Manager) Close(save, nosave bool) error {
+	select {
+	case <-m.stop:
+	default:
+		close(m.stop)
+		<-m.done
+	}
+	for m.saving.Load() || m.rewriting.Load() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cfg := m.Config()
+	var errs []error
+	if !nosave && (save || (len(cfg.Save) > 0 && !cfg.AppendOnly)) {
+		if err := m.Save(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if w := m.writer(); w != nil {
+		if err := w.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Append records a write command (the front ends' Propagator). It counts
+// the change for save points and logs it when the AOF is on.
+func (m *Manager) Append(db int, args [][]byte) int64 {
+	if m.loading.Load() {
+		return 0
+	}
+	m.dirty.Add(1)
+	if w := m.aofFast(); w != nil {
+		return w.Append(db, args)
+	}
+	return 0
+}
+
+// aofFast reads the writer without the config lock on the hot path.
+func (m *Manager) aofFast() *aof.Writer {
+	m.mu.Lock()
+	w := m.aof
+	m.mu.Unlock()
+	return w
+}
+
+// WaitSynced holds a reply until its writes are durable, when appendfsync
+// is always.
+func (m *Manager) WaitSynced(off int64) error {
+	if off <= 0 {
+		return nil
+	}
+	m.mu.Lock()
+	w, always := m.aof, m.cfg.AppendFsync == "always"
+	m.mu.Unlock()
+	if w == nil || !always {
+		return nil
+	}
+	return w.WaitSynced(off)
+}
+
+// WriteError is the MISCONF reply when writes must be refused: the AOF
+// cannot be written, or the last background save failed and
+// stop-writes-on-bgsave-error is on.
+func (m *Manager) WriteError() string {
+	if w := m.aofFast(); w != nil {
+		if err := w.Err(); err != nil {
+			return "MISCONF Errors writing to the AOF file: " + err.Error()
+		}
+	}
+	if !m.bgsaveOK.Load() && m.Config().StopWritesOnBgsaveError && len(m.Config().Save) > 0 {
+		return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
+	}
+	return ""
+}
+
+// Loading reports whether the dataset is being loaded.
+func (m *Manager) Loading() bool { return m.loading.Load() }
+
+// LastSave returns the time of the last successful save (LASTSAVE).
+func (m *Manager) LastSave() int64 { return m.lastSave.Load() }
+
+// Dirty returns the changes since the last save.
+func (m *Manager) Dirty() int64 { return m.dirty.Load() }
+
+// cron triggers saves at their save points, retries failed background
+// saves after 5 s (as Redis), runs queued jobs and automatic AOF rewrites.
+func (m *Manager) cron() {
+	defer close(m.done)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		}
+		if m.saving.Load() || m.rewriting.Load() {
+			continue
+		}
+		if m.rewriteQueue.CompareAndSwap(true, false) {
+			m.BGRewriteAOF()
+			continue
+		}
+		if m.saveQueue.CompareAndSwap(true, false) {
+			m.BGSave(false)
+			continue
+		}
+		cfg := m.Config()
+		now := time.Now().Unix()
+		dirty := m.dirty.Load()
+		for _, sp := range cfg.Save {
+			if dirty >= sp.Changes && now-m.lastSave.Load() >= sp.Seconds &&
+				(m.bgsaveOK.Load() || now-m.lastTry.Load() > 5) {
+				m.log.Info(fmt.Sprintf("%d changes in %d seconds. Saving...", sp.Changes, sp.Seconds))
+				m.BGSave(false)
+				break
+			}
+		}
+		if w := m.writer(); w != nil && cfg.AutoAOFRewritePercentage > 0 &&
+			w.RewriteNeeded(cfg.AutoAOFRewritePercentage, cfg.AutoAOFRewriteMinSize) {
+			m.log.Info("Starting automatic rewriting of AOF")
+			m.BGRewriteAOF()
+		}
+	}
+}
+
+// rdbPath is where dump.rdb lives.
+func (cfg Config) rdbPath() string { return filepath.Join(cfg.Dir, cfg.DBFilename) }
+
+// KeyEvent logs the deletion of keys that expire or are evicted, so a
+// replayed log has them gone too (keyspace.Observer).
+func (m *Manager) KeyEvent(kind keyspace.EventKind, db int, e *keyspace.Entry) {
+	if kind != keyspace.EventExpired && kind != keyspace.EventEvicted {
+		return
+	}
+	m.Append(db, [][]byte{[]byte("DEL"), e.Key()})
+}

@@ -1,0 +1,304 @@
+package persist
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"ferry/internal/keyspace"
+	"ferry/internal/persist/aof"
+	"ferry/internal/persist/rdb"
+)
+
+// mcFlagsAux is the RDB AUX field that carries memcached client flags,
+// which Redis's format has no place for. Redis skips unknown AUX fields,
+// so the file stays loadable by redis-server (which drops the flags).
+const mcFlagsAux = "ferry-mcflags"
+
+// writeRDB writes a snapshot as an RDB file to w.
+func (m *Manager) writeRDB(w io.Writer, snap *keyspace.Snapshot, aofBase bool) error {
+	cfg := m.Config()
+	lim := m.limits()
+	rw := rdb.NewWriter(w, &rdb.WriterOptions{
+		NoCompression:          !cfg.RDBCompression,
+		NoChecksum:             !cfg.RDBChecksum,
+		UsedMem:                m.ks.Used(),
+		AOFBase:                aofBase,
+		HashMaxListpackEntries: lim.HashEntries,
+		HashMaxListpackValue:   lim.HashValue,
+		ZSetMaxListpackEntries: lim.ZSetEntries,
+		ZSetMaxListpackValue:   lim.ZSetValue,
+		SetMaxIntsetEntries:    lim.SetIntset,
+		ListMaxListpackSize:    lim.ListSize,
+	})
+	var flags []byte // db, key, flags of memcached items with non-zero flags
+	for db, items := range snap.DBs {
+		live := 0
+		for i := range items {
+			if items[i].Expire == 0 || items[i].Expire > snap.AtMs {
+				live++
+			}
+		}
+		if live == 0 {
+			continue
+		}
+		if err := rw.SelectDB(db, uint64(live), uint64(snap.Expires[db])); err != nil {
+			return err
+		}
+		for i := range items {
+			it := &items[i]
+			if it.Expire != 0 && it.Expire <= snap.AtMs {
+				continue
+			}
+			v, err := ToRDB(it.Type, it.Str, it.Obj)
+			if err != nil {
+				return err
+			}
+			if err := rw.WriteEntry(&rdb.Entry{DB: db, Key: it.Key, Value: v, ExpireAt: it.Expire}); err != nil {
+				return err
+			}
+			if it.Flags != 0 {
+				flags = binary.AppendUvarint(flags, uint64(db))
+				flags = binary.AppendUvarint(flags, uint64(len(it.Key)))
+				flags = append(flags, it.Key...)
+				flags = binary.BigEndian.AppendUint32(flags, it.Flags)
+			}
+		}
+	}
+	if len(flags) > 0 {
+		if err := rw.WriteAux(mcFlagsAux, string(flags)); err != nil {
+			return err
+		}
+	}
+	return rw.Close()
+}
+
+// saveFile writes the snapshot to path atomically: a temp file, fsynced,
+// renamed over path, then the directory fsynced.
+func (m *Manager) saveFile(path string, snap *keyspace.Snapshot) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "temp-*.rdb")
+	if err != nil {
+		return fmt.Errorf("persist: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := m.writeRDB(bw, snap, false); err != nil {
+		tmp.Close()
+		return fmt.Errorf("persist: writing %s: %w", tmp.Name(), err)
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("persist: writing %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("persist: fsync %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("persist: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("persist: %w", err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("persist: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("persist: fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ErrSaveInProgress means a background save is running.
+var ErrSaveInProgress = errors.New("ERR Background save already in progress")
+
+// Save writes dump.rdb now (SAVE). It waits for nothing but the write.
+func (m *Manager) Save() error {
+	if !m.saving.CompareAndSwap(false, true) {
+		return ErrSaveInProgress
+	}
+	defer m.saving.Store(false)
+	return m.saveNow()
+}
+
+func (m *Manager) saveNow() error {
+	cfg := m.Config()
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return fmt.Errorf("persist: %w", err)
+	}
+	start := time.Now()
+	dirty := m.dirty.Load()
+	snap := m.ks.Snapshot()
+	err := m.saveFile(cfg.rdbPath(), snap)
+	snap.Release()
+	m.lastTry.Store(time.Now().Unix())
+	if err != nil {
+		m.bgsaveOK.Store(false)
+		m.log.Error("Background saving error", "err", err)
+		return err
+	}
+	m.dirty.Add(-dirty)
+	m.lastSave.Store(time.Now().Unix())
+	m.lastSaveSecs.Store(int64(time.Since(start).Seconds()))
+	m.bgsaveOK.Store(true)
+	m.saves.Add(1)
+	m.log.Info("DB saved on disk", "keys", len(snap.Items), "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// BGSave starts a background save (BGSAVE). With schedule, a save that
+// cannot start because an AOF rewrite runs is queued instead.
+func (m *Manager) BGSave(schedule bool) (string, error) {
+	if m.saving.Load() {
+		return "", ErrSaveInProgress
+	}
+	if m.rewriting.Load() {
+		if schedule {
+			m.saveQueue.Store(true)
+			return "Background saving scheduled", nil
+		}
+		return "", errors.New("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
+	}
+	if !m.saving.CompareAndSwap(false, true) {
+		return "", ErrSaveInProgress
+	}
+	go func() {
+		defer m.saving.Store(false)
+		m.saveNow()
+	}()
+	return "Background saving started", nil
+}
+
+// BGRewriteAOF rewrites the AOF in the background: a snapshot becomes the
+// new base (RDB preamble) while writes continue into a new incremental
+// file, switched to at the snapshot's instant.
+func (m *Manager) BGRewriteAOF() (string, error) {
+	w := m.writer()
+	if w == nil {
+		// Redis rewrites (creates) the AOF even when appendonly is off.
+		return "", errors.New("ERR Background append only file rewriting is only supported with appendonly yes")
+	}
+	if m.rewriting.Load() {
+		return "", errors.New("ERR Background append only file rewriting already in progress")
+	}
+	if m.saving.Load() {
+		m.rewriteQueue.Store(true)
+		return "Background append only file rewriting scheduled", nil
+	}
+	if !m.rewriting.CompareAndSwap(false, true) {
+		return "", errors.New("ERR Background append only file rewriting already in progress")
+	}
+	cfg := m.Config()
+	format := aof.BaseRDB
+	if !cfg.AOFUseRDBPreamble {
+		format = aof.BaseAOF
+	}
+	var rw *aof.Rewrite
+	var startErr error
+	snap := m.ks.SnapshotWith(func() { rw, startErr = w.StartRewrite(format) })
+	if startErr != nil {
+		snap.Release()
+		m.rewriting.Store(false)
+		m.rewriteOK.Store(false)
+		return "", fmt.Errorf("ERR %v", startErr)
+	}
+	go func() {
+		defer m.rewriting.Store(false)
+		start := time.Now()
+		bw := bufio.NewWriterSize(rw, 1<<20)
+		var err error
+		if format == aof.BaseRDB {
+			err = m.writeRDB(bw, snap, true)
+		} else {
+			err = m.writeAOFBase(bw, snap)
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		snap.Release()
+		if err == nil {
+			err = w.FinishRewrite(rw)
+		} else {
+			w.AbortRewrite(rw)
+		}
+		if err != nil {
+			m.rewriteOK.Store(false)
+			m.log.Error("Background AOF rewrite failed", "err", err)
+			return
+		}
+		m.rewriteOK.Store(true)
+		m.rewrites.Add(1)
+		m.lastRWSecs.Store(int64(time.Since(start).Seconds()))
+		m.log.Info("Background AOF rewrite finished successfully", "seconds", time.Since(start).Seconds())
+	}()
+	return "Background append only file rewriting started", nil
+}
+
+// writeAOFBase writes a snapshot as commands (aof-use-rdb-preamble no).
+func (m *Manager) writeAOFBase(w io.Writer, snap *keyspace.Snapshot) error {
+	rw := aof.NewRewriter(w)
+	for db, items := range snap.DBs {
+		for i := range items {
+			it := &items[i]
+			if it.Expire != 0 && it.Expire <= snap.AtMs {
+				continue
+			}
+			v, err := ToRDB(it.Type, it.Str, it.Obj)
+			if err != nil {
+				return err
+			}
+			if err := writeValueCommands(rw, db, it.Key, v, it.Flags); err != nil {
+				return err
+			}
+			if it.Expire != 0 {
+				if err := rw.Command(db, []byte("PEXPIREAT"), it.Key, []byte(fmtInt(it.Expire))); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return rw.Flush()
+}
+
+func fmtInt(n int64) string { return fmt.Sprint(n) }
+
+// writeValueCommands writes the commands that recreate one value.
+func writeValueCommands(rw *aof.Rewriter, db int, key []byte, v rdb.Value, flags uint32) error {
+	switch x := v.(type) {
+	case rdb.String:
+		if flags != 0 {
+			return rw.Command(db, []byte("FERRY.MCSET"), key, []byte(fmtInt(int64(flags))), []byte("0"), x)
+		}
+		return rw.Command(db, []byte("SET"), key, x)
+	case rdb.List:
+		return rw.Variadic(db, []byte("RPUSH"), key, x, 1)
+	case rdb.Set:
+		return rw.Variadic(db, []byte("SADD"), key, x, 1)
+	case rdb.Hash:
+		items := make([][]byte, 0, 2*len(x))
+		for _, fv := range x {
+			items = append(items, fv.Field, fv.Value)
+		}
+		return rw.Variadic(db, []byte("HSET"), key, items, 2)
+	case rdb.ZSet:
+		items := make([][]byte, 0, 2*len(x))
+		for _, zm := range x {
+			items = append(items, strconv.AppendFloat(nil, zm.Score, 'g', 17, 64), zm.Member)
+		}
+		return rw.Variadic(db, []byte("ZADD"), key, items, 2)
+	}
+	return ErrUnsupportedType
+}
