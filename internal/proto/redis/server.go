@@ -38,7 +38,7 @@ type Config struct {
 	HZ               int
 	Log              *slog.Logger
 	Shutdown         func(save, nosave bool) // SHUTDOWN asks the process to stop
-	ConfigFile       string // for CONFIG REWRITE and INFO
+	ConfigFile       string                  // for CONFIG REWRITE and INFO
 	ExecutablePath   string
 	Mode             string // "standalone"
 	FerryVersion     string
