@@ -109,6 +109,11 @@ type Keyspace struct {
 
 	evictMu sync.Mutex // serialises victim choice; eviction itself takes shard locks
 
+	// snapMu orders taking snapshots against releasing them; snapshots
+	// counts the live ones (under snapMu). Lock order: snapMu, then shards.
+	snapMu    sync.Mutex
+	snapshots int
+
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     chan struct{}

@@ -50,6 +50,9 @@ func (ks *Keyspace) Snapshot() *Snapshot { return ks.SnapshotWith(nil) }
 // locked: an AOF rewrite switches to its new file there, so the new file
 // holds exactly the writes the snapshot does not.
 func (ks *Keyspace) SnapshotWith(atomic func()) *Snapshot {
+	ks.snapMu.Lock()
+	defer ks.snapMu.Unlock()
+	ks.snapshots++
 	t := ks.LockAll(0)
 	defer t.Unlock()
 	if atomic != nil {
@@ -93,8 +96,21 @@ func (ks *Keyspace) SnapshotWith(atomic func()) *Snapshot {
 }
 
 // Release ends the snapshot: entries no longer need copying before writes.
+// Snapshots may overlap (a SAVE while an AOF rewrite runs): the shared
+// marks, which do not say which snapshot set them, are cleared only when
+// the last one ends.
 func (snap *Snapshot) Release() {
 	ks := snap.ks
+	if snap.Items == nil && snap.DBs == nil {
+		return // released already
+	}
+	snap.Items, snap.DBs = nil, nil
+	ks.snapMu.Lock()
+	defer ks.snapMu.Unlock()
+	ks.snapshots--
+	if ks.snapshots > 0 {
+		return
+	}
 	for i := range ks.shards {
 		s := &ks.shards[i]
 		s.mu.Lock()
@@ -108,7 +124,6 @@ func (snap *Snapshot) Release() {
 		}
 		s.mu.Unlock()
 	}
-	snap.Items, snap.DBs = nil, nil
 }
 
 // Mutable returns e's collection value for changing it, first replacing
