@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -218,11 +219,11 @@ func cmdFlushAll(c *Conn, args [][]byte) {
 func cmdSwapDB(c *Conn, args [][]byte) {
 	a, ok1 := parseInt(args[1])
 	b, ok2 := parseInt(args[2])
-	if !ok1 {
+	if !ok1 || a < math.MinInt32 || a > math.MaxInt32 {
 		c.out.Error("ERR invalid first DB index")
 		return
 	}
-	if !ok2 {
+	if !ok2 || b < math.MinInt32 || b > math.MaxInt32 {
 		c.out.Error("ERR invalid second DB index")
 		return
 	}

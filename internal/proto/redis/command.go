@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -362,6 +363,24 @@ func (c *Conn) intArg(b []byte) (int64, bool) {
 		c.out.Error(errNotInteger)
 	}
 	return n, ok
+}
+
+// dbIndexArg parses a database number as SELECT, MOVE and COPY do
+// (getIntFromObjectOrReply, then the range of configured databases),
+// replying with Redis's error when it is not one.
+func (c *Conn) dbIndexArg(b []byte) (int, bool) {
+	n, ok := parseInt(b)
+	switch {
+	case !ok:
+		c.out.Error(errNotInteger)
+	case n < math.MinInt32 || n > math.MaxInt32:
+		c.out.Error("ERR value is out of range, value must between -2147483648 and 2147483647")
+	case n < 0 || n >= int64(c.srv.ks.Databases()):
+		c.out.Error(errDBIndex)
+	default:
+		return int(n), true
+	}
+	return 0, false
 }
 
 // parseFloat parses a Redis float argument (strtold rules: inf, -inf,

@@ -173,16 +173,11 @@ func cmdHello(c *Conn, args [][]byte) {
 }
 
 func cmdSelect(c *Conn, args [][]byte) {
-	db, ok := parseInt(args[1])
+	db, ok := c.dbIndexArg(args[1])
 	if !ok {
-		c.out.Error(errNotInteger)
 		return
 	}
-	if db < 0 || db >= int64(c.srv.ks.Databases()) {
-		c.out.Error(errDBIndex)
-		return
-	}
-	c.selectDB(int(db))
+	c.selectDB(db)
 	c.out.OK()
 }
 

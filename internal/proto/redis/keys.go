@@ -83,11 +83,6 @@ func cmdType(c *Conn, args [][]byte) {
 // GT and LT. unit is 1000 for seconds, 1 for ms; abs for the *AT forms.
 func (c *Conn) expire(args [][]byte, unit int64, abs bool) {
 	name := string(args[0])
-	n, ok := parseInt(args[2])
-	if !ok {
-		c.out.Error(errNotInteger)
-		return
-	}
 	var nx, xx, gt, lt bool
 	for _, a := range args[3:] {
 		switch {
@@ -110,6 +105,12 @@ func (c *Conn) expire(args [][]byte, unit int64, abs bool) {
 	}
 	if gt && lt {
 		c.out.Error("ERR GT and LT options at the same time are not compatible")
+		return
+	}
+	// The options are checked before the time, as Redis does.
+	n, ok := parseInt(args[2])
+	if !ok {
+		c.out.Error(errNotInteger)
 		return
 	}
 	t := c.lock(args[1])
@@ -242,12 +243,11 @@ func cmdCopy(c *Conn, args [][]byte) {
 		case equalFold(args[i], "replace"):
 			replace = true
 		case equalFold(args[i], "db") && i+1 < len(args):
-			n, ok := parseInt(args[i+1])
-			if !ok || n < 0 || n >= int64(c.srv.ks.Databases()) {
-				c.out.Error(errDBIndex)
+			n, ok := c.dbIndexArg(args[i+1])
+			if !ok {
 				return
 			}
-			dstDB = int(n)
+			dstDB = n
 			i++
 		default:
 			c.out.Error(errSyntax)
@@ -290,12 +290,11 @@ func cmdCopy(c *Conn, args [][]byte) {
 }
 
 func cmdMove(c *Conn, args [][]byte) {
-	db, ok := parseInt(args[2])
-	if !ok || db < 0 || db >= int64(c.srv.ks.Databases()) {
-		c.out.Error(errDBIndex)
+	db, ok := c.dbIndexArg(args[2])
+	if !ok {
 		return
 	}
-	if int(db) == c.db {
+	if db == c.db {
 		c.out.Error("ERR source and destination objects are the same")
 		return
 	}
@@ -449,11 +448,30 @@ func cmdTouch(c *Conn, args [][]byte) {
 	c.out.Int(int64(n))
 }
 
+// String encoding marks, kept in the entry's front-end marks (which any
+// new value clears). Redis's string encoding depends on how the value was
+// made, not only on its bytes: values changed in place (APPEND, SETRANGE,
+// SETBIT, BITFIELD, BITOP) are "raw", INCRBYFLOAT's results never "int".
+const (
+	markRaw   = 1 << 6
+	markNoInt = 1 << 5
+)
+
+// markString sets an encoding mark on a string entry just written.
+func markString(t *keyspace.Txn, e *keyspace.Entry, m uint8) {
+	if e != nil {
+		t.SetMarks(e, e.Marks()|m)
+	}
+}
+
 // encodingOf names an entry's encoding as OBJECT ENCODING does.
 func encodingOf(e *keyspace.Entry) string {
 	if e.Type() == keyspace.TypeString {
 		v := e.Value()
-		if len(v) <= 20 {
+		if e.Marks()&markRaw != 0 {
+			return "raw"
+		}
+		if len(v) <= 20 && e.Marks()&markNoInt == 0 {
 			if _, ok := parseInt(v); ok {
 				return "int"
 			}

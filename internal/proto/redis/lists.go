@@ -201,11 +201,9 @@ func listRange(start, stop, n int64) (int64, int64, int) {
 	return start, stop, int(stop - start + 1)
 }
 
+// cmdLIndex looks the key up before parsing the index, as Redis does: a
+// missing key answers nil and a wrong type WRONGTYPE whatever the index.
 func cmdLIndex(c *Conn, args [][]byte) {
-	idx, ok := c.intArg(args[2])
-	if !ok {
-		return
-	}
 	t := c.lock(args[1])
 	defer c.unlock(t)
 	l, _, ok := c.getList(t, args[1], true)
@@ -216,6 +214,10 @@ func cmdLIndex(c *Conn, args [][]byte) {
 		c.out.Null()
 		return
 	}
+	idx, ok := c.intArg(args[2])
+	if !ok {
+		return
+	}
 	v, found := l.Index(int(idx))
 	if !found {
 		c.out.Null()
@@ -224,11 +226,8 @@ func cmdLIndex(c *Conn, args [][]byte) {
 	c.out.Bulk(v)
 }
 
+// cmdLSet, like LINDEX, checks the key before the index.
 func cmdLSet(c *Conn, args [][]byte) {
-	idx, ok := c.intArg(args[2])
-	if !ok {
-		return
-	}
 	t := c.lock(args[1])
 	defer c.unlock(t)
 	l, e, ok := c.getList(t, args[1], false)
@@ -237,6 +236,10 @@ func cmdLSet(c *Conn, args [][]byte) {
 	}
 	if l == nil {
 		c.out.Error(errNoSuchKey)
+		return
+	}
+	idx, ok := c.intArg(args[2])
+	if !ok {
 		return
 	}
 	if !l.Set(int(idx), args[3]) {
@@ -327,10 +330,19 @@ func cmdLPos(c *Conn, args [][]byte) {
 			c.out.Error(errSyntax)
 			return
 		}
+		// COUNT and MAXLEN report any unparsable value as negative, as
+		// Redis's getPositiveLongFromObjectOrReply does.
 		n, ok := parseInt(args[i+1])
 		if !ok {
-			c.out.Error(errNotInteger)
-			return
+			switch {
+			case equalFold(args[i], "count"):
+				n = -1
+			case equalFold(args[i], "maxlen"):
+				n = -1
+			default:
+				c.out.Error(errNotInteger)
+				return
+			}
 		}
 		switch {
 		case equalFold(args[i], "rank"):

@@ -104,8 +104,25 @@ func absMs(ms int64) []byte { return []byte(strconv.FormatInt(ms, 10)) }
 
 // rewriteForLog makes a command deterministic for replay: relative TTLs
 // become absolute times (at nowMs, the instant the command saw).
+// Commands that need no rewrite come back as they are, without allocating:
+// this runs for every write.
 func rewriteForLog(argv [][]byte, nowMs int64) [][]byte {
-	name := lowerName(string(argv[0]))
+	cmd := argv[0]
+	var name string
+	switch {
+	case len(cmd) == 3 && equalFold(cmd, "set"):
+		if len(argv) == 3 {
+			return argv
+		}
+		name = "set"
+	case len(cmd) < 5 || len(cmd) > 9:
+		return argv // none of the names below
+	case equalFold(cmd, "setex"), equalFold(cmd, "psetex"), equalFold(cmd, "expire"), equalFold(cmd, "pexpire"),
+		equalFold(cmd, "expireat"), equalFold(cmd, "pexpireat"), equalFold(cmd, "getex"), equalFold(cmd, "getdel"):
+		name = lowerName(string(cmd))
+	default:
+		return argv
+	}
 	switch name {
 	case "set":
 		out := make([][]byte, 0, len(argv))

@@ -110,6 +110,7 @@ type setOptions struct {
 
 func (c *Conn) parseSetOptions(args [][]byte, nowMs int64) (setOptions, bool) {
 	var o setOptions
+	var expOpt, expVal []byte
 	for i := 3; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -123,16 +124,20 @@ func (c *Conn) parseSetOptions(args [][]byte, nowMs int64) (setOptions, bool) {
 			o.keepTTL = true
 		case (equalFold(a, "ex") || equalFold(a, "px") || equalFold(a, "exat") || equalFold(a, "pxat")) &&
 			!o.keepTTL && !o.hasExpire && i+1 < len(args):
-			at, ok := c.expireArg(a, args[i+1], nowMs, "set")
-			if !ok {
-				return o, false
-			}
-			o.expire, o.hasExpire = at, true
+			expOpt, expVal, o.hasExpire = a, args[i+1], true
 			i++
 		default:
 			c.out.Error(errSyntax)
 			return o, false
 		}
+	}
+	// The time is checked once the syntax is known good, as Redis does.
+	if o.hasExpire {
+		at, ok := c.expireArg(expOpt, expVal, nowMs, "set")
+		if !ok {
+			return o, false
+		}
+		o.expire = at
 	}
 	return o, true
 }
@@ -308,6 +313,7 @@ func cmdGetEx(c *Conn, args [][]byte) {
 	t := c.lock(args[1])
 	defer c.unlock(t)
 	var expire int64
+	var expOpt, expVal []byte
 	persist, set := false, false
 	for i := 2; i < len(args); i++ {
 		a := args[i]
@@ -316,20 +322,26 @@ func cmdGetEx(c *Conn, args [][]byte) {
 			persist = true
 		case (equalFold(a, "ex") || equalFold(a, "px") || equalFold(a, "exat") || equalFold(a, "pxat")) &&
 			!set && !persist && i+1 < len(args):
-			at, ok := c.expireArg(a, args[i+1], t.NowMs(), "getex")
-			if !ok {
-				return
-			}
-			expire, set = at, true
+			expOpt, expVal, set = a, args[i+1], true
 			i++
 		default:
 			c.out.Error(errSyntax)
 			return
 		}
 	}
+	// Redis answers a missing key or a wrong type before looking at the time.
 	e, ok := c.lookupString(t, args[1])
 	if !ok {
 		return
+	}
+	if e == nil {
+		c.out.Null()
+		return
+	}
+	if set {
+		if expire, ok = c.expireArg(expOpt, expVal, t.NowMs(), "getex"); !ok {
+			return
+		}
 	}
 	c.replyValue(e)
 	switch {
@@ -365,6 +377,7 @@ func cmdAppend(c *Conn, args [][]byte) {
 		return
 	}
 	t.SetValue(e, c.concat(old, args[2]))
+	markString(t, e, markRaw)
 	c.notify(notifyString, "append", args[1])
 	c.out.Int(int64(len(e.Value())))
 }
@@ -462,10 +475,11 @@ func cmdSetRange(c *Conn, args [][]byte) {
 	copy(buf, old)
 	copy(buf[off:], val)
 	if e == nil {
-		t.SetString(args[1], buf, 0, 0)
+		e = t.SetString(args[1], buf, 0, 0)
 	} else {
 		t.SetValue(e, buf)
 	}
+	markString(t, e, markRaw)
 	c.notify(notifyString, "setrange", args[1])
 	c.out.Int(size)
 }
@@ -555,10 +569,11 @@ func cmdIncrByFloat(c *Conn, args [][]byte) {
 	}
 	v := []byte(formatLongDouble(sum))
 	if e == nil {
-		t.SetString(args[1], v, 0, 0)
+		e = t.SetString(args[1], v, 0, 0)
 	} else {
 		t.SetValue(e, v)
 	}
+	markString(t, e, markNoInt)
 	c.logAs(bSET, args[1], v, []byte("KEEPTTL"))
 	c.notify(notifyString, "incrbyfloat", args[1])
 	c.out.Bulk(v)
