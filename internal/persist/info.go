@@ -39,27 +39,33 @@ func (m *Manager) Info(kv func(string, any)) {
 	kv("current_cow_size", 0)
 	kv("current_cow_size_age", 0)
 	kv("current_fork_perc", "0.00")
-	kv("current_save_keys_processed", 0)
-	kv("current_save_keys_total", 0)
+	saveStart, rwStart := m.saveStart.Load(), m.rwStart.Load()
+	if saveStart != 0 {
+		kv("current_save_keys_processed", m.savedKeys.Load())
+		kv("current_save_keys_total", m.saveKeys.Load())
+	} else {
+		kv("current_save_keys_processed", 0)
+		kv("current_save_keys_total", 0)
+	}
 	kv("rdb_changes_since_last_save", m.dirty.Load())
 	kv("rdb_bgsave_in_progress", boolInt(m.saving.Load()))
 	kv("rdb_last_save_time", m.lastSave.Load())
 	kv("rdb_last_bgsave_status", okErr(m.bgsaveOK.Load()))
 	kv("rdb_last_bgsave_time_sec", m.lastSaveSecs.Load())
-	kv("rdb_current_bgsave_time_sec", -1)
+	kv("rdb_current_bgsave_time_sec", elapsedSecs(saveStart))
 	kv("rdb_saves", m.saves.Load())
 	kv("rdb_last_cow_size", 0)
-	kv("rdb_last_load_keys_expired", 0)
+	kv("rdb_last_load_keys_expired", m.progress.expired.Load())
 	kv("rdb_last_load_keys_loaded", m.progress.keys.Load())
 	w := m.writer()
 	kv("aof_enabled", boolInt(w != nil))
 	kv("aof_rewrite_in_progress", boolInt(m.rewriting.Load()))
 	kv("aof_rewrite_scheduled", boolInt(m.rewriteQueue.Load()))
 	kv("aof_last_rewrite_time_sec", m.lastRWSecs.Load())
-	kv("aof_current_rewrite_time_sec", -1)
+	kv("aof_current_rewrite_time_sec", elapsedSecs(rwStart))
 	kv("aof_last_bgrewrite_status", okErr(m.rewriteOK.Load()))
 	kv("aof_rewrites", m.rewrites.Load())
-	kv("aof_rewrites_consecutive_failures", 0)
+	kv("aof_rewrites_consecutive_failures", m.rwFailures.Load())
 	writeOK := true
 	if w != nil {
 		writeOK = w.Err() == nil
@@ -78,6 +84,15 @@ func (m *Manager) Info(kv func(string, any)) {
 		kv("aof_delayed_fsync", 0)
 		_ = cfg
 	}
+}
+
+// elapsedSecs is the whole seconds since startMs, or -1 when nothing runs
+// (startMs 0), as Redis's *_current_*_time_sec fields.
+func elapsedSecs(startMs int64) int64 {
+	if startMs == 0 {
+		return -1
+	}
+	return (time.Now().UnixMilli() - startMs) / 1000
 }
 
 func boolInt(b bool) int {
@@ -223,14 +238,25 @@ func (m *Manager) Set(name, v string) error {
 		m.mu.Lock()
 		m.aof = nil
 		m.mu.Unlock()
-		return w.Close()
+		err := w.Close()
+		m.mu.Lock()
+		m.logEnd = w.Offset()
+		m.mu.Unlock()
+		return err
 	case name == "appendfsync" && w != nil && old.AppendFsync != cfg.AppendFsync:
 		// The writer's policy is fixed: reopen it (appends continue in
-		// the same incremental file).
+		// the same incremental file). Every shard stays locked meanwhile,
+		// so no write happens while there is no writer to log it.
+		t := m.ks.LockAll(0)
+		defer t.Unlock()
 		m.mu.Lock()
 		m.aof = nil
 		m.mu.Unlock()
-		if err := w.Close(); err != nil {
+		err := w.Close()
+		m.mu.Lock()
+		m.logEnd = w.Offset()
+		m.mu.Unlock()
+		if err != nil {
 			return err
 		}
 		return m.openAOF(cfg, false)
@@ -263,9 +289,10 @@ func (m *Manager) DebugReload() error {
 	if err := m.Save(); err != nil {
 		return err
 	}
-	m.ks.FlushAll()
 	cfg := m.Config()
 	m.loading.Store(true)
 	defer m.loading.Store(false)
+	m.progress.reset()
+	m.ks.FlushAll()
 	return m.loadRDBFile(cfg)
 }

@@ -20,6 +20,9 @@ type loadProgress struct {
 	total  atomic.Int64 // bytes
 	loaded atomic.Int64 // bytes
 	keys   atomic.Int64
+	// expired counts keys a snapshot held that had expired by the time
+	// it was loaded (rdb_last_load_keys_expired).
+	expired atomic.Int64
 }
 
 // Load reads the dataset at startup, as Redis 7 does: from the AOF when
@@ -30,7 +33,7 @@ func (m *Manager) Load() error {
 	m.loading.Store(true)
 	defer m.loading.Store(false)
 	cfg := m.Config()
-	m.progress.start.Store(time.Now().Unix())
+	m.progress.reset()
 	start := time.Now()
 	stop := make(chan struct{})
 	defer close(stop)
@@ -74,6 +77,15 @@ func (m *Manager) reportProgress(stop chan struct{}) {
 	}
 }
 
+// reset starts the counters of a new load.
+func (p *loadProgress) reset() {
+	p.start.Store(time.Now().Unix())
+	p.total.Store(0)
+	p.loaded.Store(0)
+	p.keys.Store(0)
+	p.expired.Store(0)
+}
+
 // countingReader counts bytes for the progress report.
 type countingReader struct {
 	r io.Reader
@@ -111,7 +123,9 @@ func (m *Manager) loadRDBFile(cfg Config) error {
 func (m *Manager) loadRDB(r io.Reader) error {
 	rd := rdb.NewReader(r)
 	lim := m.limits()
-	nowMs := time.Now().UnixMilli()
+	// The keyspace's clock decides what has expired, as it does for
+	// every other read.
+	nowMs := m.ks.Clock().Now().UnixMilli()
 	skipped := 0
 	for {
 		rec, err := rd.Next()
@@ -138,6 +152,7 @@ func (m *Manager) loadRDB(r io.Reader) error {
 		}
 		e := &rec.Entry
 		if e.ExpireAt != 0 && e.ExpireAt <= nowMs {
+			m.progress.expired.Add(1)
 			continue
 		}
 		if e.DB < 0 || e.DB >= m.ks.Databases() {

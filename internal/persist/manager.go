@@ -3,6 +3,7 @@ package persist
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"ferry/internal/keyspace"
@@ -96,9 +98,10 @@ type Manager struct {
 	limits func() Limits
 	replay func(db int, args [][]byte) error
 
-	mu  sync.Mutex // guards cfg and the writer's life
-	cfg Config
-	aof *aof.Writer
+	mu     sync.Mutex // guards cfg and the writer's life
+	cfg    Config
+	aof    *aof.Writer
+	logEnd int64 // the log offset a closed writer reached
 
 	dirty        atomic.Int64 // changes since the last successful save
 	lastSave     atomic.Int64 // unix seconds
@@ -111,8 +114,18 @@ type Manager struct {
 	saveQueue    atomic.Bool // BGSAVE SCHEDULE waits for a rewrite to end
 	saves        atomic.Int64
 	rewrites     atomic.Int64
+	rwFailures   atomic.Int64 // consecutive failed rewrites
 	lastSaveSecs atomic.Int64
 	lastRWSecs   atomic.Int64
+	saveStart    atomic.Int64 // unix ms the running save started
+	rwStart      atomic.Int64 // unix ms the running rewrite started
+	saveKeys     atomic.Int64 // keys in the running save's snapshot
+	savedKeys    atomic.Int64 // of which written so far
+
+	// cron-owned state
+	aofFailing   bool  // the AOF could not be written at the last look
+	rwDelayMin   int64 // the current back-off after repeated rewrite failures
+	rwRetryAfter int64 // unix seconds before which automatic rewrites wait
 
 	loading  atomic.Bool
 	progress loadProgress
@@ -167,12 +180,18 @@ func (m *Manager) Start() error {
 	return nil
 }
 
+// openAOF opens the AOF writer. Its log offsets continue those of the
+// writer it replaces (see aof.Options.Offset): a client may still hold an
+// offset from that one.
 func (m *Manager) openAOF(cfg Config, rewriteNow bool) error {
 	pol, err := aof.ParseFsyncPolicy(cfg.AppendFsync)
 	if err != nil {
 		return err
 	}
-	w, err := aof.Open(cfg.Dir, aof.Options{DirName: cfg.AppendDirname, FileName: cfg.AppendFilename, Fsync: pol})
+	m.mu.Lock()
+	offset := m.logEnd
+	m.mu.Unlock()
+	w, err := aof.Open(cfg.Dir, aof.Options{DirName: cfg.AppendDirname, FileName: cfg.AppendFilename, Fsync: pol, Offset: offset})
 	if err != nil {
 		return fmt.Errorf("persist: opening the AOF: %w", err)
 	}
@@ -201,7 +220,9 @@ func (m *Manager) Close(save, nosave bool) error {
 	}
 	cfg := m.Config()
 	var errs []error
-	if !nosave && (save || (len(cfg.Save) > 0 && !cfg.AppendOnly)) {
+	// As Redis's prepareForShutdown: a final snapshot when save points are
+	// set (whether or not the AOF is on) or SHUTDOWN SAVE asks for one.
+	if !nosave && (save || len(cfg.Save) > 0) {
 		if err := m.Save(); err != nil {
 			errs = append(errs, err)
 		}
@@ -256,7 +277,7 @@ func (m *Manager) WaitSynced(off int64) error {
 func (m *Manager) WriteError() string {
 	if w := m.aofFast(); w != nil {
 		if err := w.Err(); err != nil {
-			return "MISCONF Errors writing to the AOF file: " + err.Error()
+			return "MISCONF Errors writing to the AOF file: " + strerror(err)
 		}
 	}
 	if !m.bgsaveOK.Load() && m.Config().StopWritesOnBgsaveError && len(m.Config().Save) > 0 {
@@ -286,10 +307,12 @@ func (m *Manager) cron() {
 			return
 		case <-t.C:
 		}
+		m.watchAOF()
 		if m.saving.Load() || m.rewriting.Load() {
 			continue
 		}
-		if m.rewriteQueue.CompareAndSwap(true, false) {
+		now := time.Now().Unix()
+		if m.rewriteQueue.Load() && !m.rewriteLimited(now) && m.rewriteQueue.CompareAndSwap(true, false) {
 			m.BGRewriteAOF()
 			continue
 		}
@@ -298,7 +321,6 @@ func (m *Manager) cron() {
 			continue
 		}
 		cfg := m.Config()
-		now := time.Now().Unix()
 		dirty := m.dirty.Load()
 		for _, sp := range cfg.Save {
 			if dirty >= sp.Changes && now-m.lastSave.Load() >= sp.Seconds &&
@@ -308,12 +330,56 @@ func (m *Manager) cron() {
 				break
 			}
 		}
+		if m.saving.Load() {
+			continue
+		}
 		if w := m.writer(); w != nil && cfg.AutoAOFRewritePercentage > 0 &&
-			w.RewriteNeeded(cfg.AutoAOFRewritePercentage, cfg.AutoAOFRewriteMinSize) {
+			w.RewriteNeeded(cfg.AutoAOFRewritePercentage, cfg.AutoAOFRewriteMinSize) &&
+			!m.rewriteLimited(now) {
 			m.log.Info("Starting automatic rewriting of AOF")
 			m.BGRewriteAOF()
 		}
 	}
+}
+
+// watchAOF logs when writing the AOF starts and stops failing, as Redis
+// logs its AOF write errors and their recovery.
+func (m *Manager) watchAOF() {
+	w := m.writer()
+	var err error
+	if w != nil {
+		err = w.Err()
+	}
+	switch {
+	case err != nil && !m.aofFailing:
+		m.aofFailing = true
+		m.log.Warn("Error writing to the AOF file: "+strerror(err)+"; write commands are refused until it can be written again", "err", err)
+	case err == nil && m.aofFailing:
+		m.aofFailing = false
+		m.log.Warn("AOF write error looks solved, Ferry can write again.")
+	}
+}
+
+// rewriteLimited is Redis's aofRewriteLimited: after three consecutive
+// failed rewrites, automatic ones wait 1 minute, then 2, 4 … up to an hour,
+// so that a full disk is not hammered with rewrites (each of which takes a
+// snapshot of the whole keyspace).
+func (m *Manager) rewriteLimited(now int64) bool {
+	if m.rwFailures.Load() < 3 {
+		m.rwDelayMin, m.rwRetryAfter = 0, 0
+		return false
+	}
+	if m.rwRetryAfter != 0 {
+		if now < m.rwRetryAfter {
+			return true
+		}
+		m.rwRetryAfter = 0
+		return false
+	}
+	m.rwDelayMin = min(max(2*m.rwDelayMin, 1), 60)
+	m.rwRetryAfter = now + 60*m.rwDelayMin
+	m.log.Warn(fmt.Sprintf("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in %d minutes", m.rwDelayMin))
+	return true
 }
 
 // rdbPath is where dump.rdb lives.
@@ -326,4 +392,24 @@ func (m *Manager) KeyEvent(kind keyspace.EventKind, db int, e *keyspace.Entry) {
 		return
 	}
 	m.Append(db, [][]byte{[]byte("DEL"), e.Key()})
+}
+
+// strerror is the C library's text for the system error under err, as
+// Redis puts strerror(errno) in its replies ("No space left on device").
+// Go's errno texts are the same with a lower-case first letter. A short
+// write counts as ENOSPC, as Redis does.
+func strerror(err error) string {
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &errno):
+	case errors.Is(err, io.ErrShortWrite):
+		errno = syscall.ENOSPC
+	default:
+		return err.Error()
+	}
+	msg := errno.Error()
+	if msg != "" && msg[0] >= 'a' && msg[0] <= 'z' {
+		msg = string(msg[0]-'a'+'A') + msg[1:]
+	}
+	return msg
 }

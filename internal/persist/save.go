@@ -63,6 +63,9 @@ func (m *Manager) writeRDB(w io.Writer, snap *keyspace.Snapshot, aofBase bool) e
 			if err := rw.WriteEntry(&rdb.Entry{DB: db, Key: it.Key, Value: v, ExpireAt: it.Expire}); err != nil {
 				return err
 			}
+			if !aofBase {
+				m.savedKeys.Add(1)
+			}
 			if it.Flags != 0 {
 				flags = binary.AppendUvarint(flags, uint64(db))
 				flags = binary.AppendUvarint(flags, uint64(len(it.Key)))
@@ -88,6 +91,13 @@ func (m *Manager) saveFile(path string, snap *keyspace.Snapshot) error {
 		return fmt.Errorf("persist: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	// CreateTemp makes the file private; Redis's dump.rdb is created with
+	// the default mode (0644 under the usual umask), and backup jobs
+	// running as another user read it.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("persist: %w", err)
+	}
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	if err := m.writeRDB(bw, snap, false); err != nil {
 		tmp.Close()
@@ -140,8 +150,15 @@ func (m *Manager) saveNow() error {
 		return fmt.Errorf("persist: %w", err)
 	}
 	start := time.Now()
-	dirty := m.dirty.Load()
-	snap := m.ks.Snapshot()
+	m.saveStart.Store(start.UnixMilli())
+	defer m.saveStart.Store(0)
+	var dirty int64
+	// The changes counted until the snapshot's instant are the ones it
+	// saves: read the counter while every shard is locked.
+	snap := m.ks.SnapshotWith(func() { dirty = m.dirty.Load() })
+	keys := len(snap.Items)
+	m.saveKeys.Store(int64(keys))
+	m.savedKeys.Store(0)
 	err := m.saveFile(cfg.rdbPath(), snap)
 	snap.Release()
 	m.lastTry.Store(time.Now().Unix())
@@ -155,7 +172,7 @@ func (m *Manager) saveNow() error {
 	m.lastSaveSecs.Store(int64(time.Since(start).Seconds()))
 	m.bgsaveOK.Store(true)
 	m.saves.Add(1)
-	m.log.Info("DB saved on disk", "keys", len(snap.Items), "seconds", time.Since(start).Seconds())
+	m.log.Info("DB saved on disk", "keys", keys, "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
 	return nil
 }
 
@@ -208,16 +225,19 @@ func (m *Manager) BGRewriteAOF() (string, error) {
 	}
 	var rw *aof.Rewrite
 	var startErr error
+	start := time.Now()
 	snap := m.ks.SnapshotWith(func() { rw, startErr = w.StartRewrite(format) })
 	if startErr != nil {
 		snap.Release()
 		m.rewriting.Store(false)
 		m.rewriteOK.Store(false)
+		m.rwFailures.Add(1)
 		return "", fmt.Errorf("ERR %v", startErr)
 	}
+	m.rwStart.Store(start.UnixMilli())
 	go func() {
 		defer m.rewriting.Store(false)
-		start := time.Now()
+		defer m.rwStart.Store(0)
 		bw := bufio.NewWriterSize(rw, 1<<20)
 		var err error
 		if format == aof.BaseRDB {
@@ -236,9 +256,11 @@ func (m *Manager) BGRewriteAOF() (string, error) {
 		}
 		if err != nil {
 			m.rewriteOK.Store(false)
+			m.rwFailures.Add(1)
 			m.log.Error("Background AOF rewrite failed", "err", err)
 			return
 		}
+		m.rwFailures.Store(0)
 		m.rewriteOK.Store(true)
 		m.rewrites.Add(1)
 		m.lastRWSecs.Store(int64(time.Since(start).Seconds()))

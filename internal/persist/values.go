@@ -44,6 +44,18 @@ func ToRDB(typ keyspace.Type, str []byte, obj any) (rdb.Value, error) {
 	case keyspace.TypeSet:
 		s := obj.(*ds.Set)
 		out := make(rdb.Set, 0, s.Len())
+		if s.Encoding() == "intset" {
+			// An intset formats each member into one scratch buffer, valid
+			// only during the call: keep them all in one buffer of our own.
+			buf := make([]byte, 0, 20*s.Len())
+			s.Each(func(m []byte) bool {
+				start := len(buf)
+				buf = append(buf, m...)
+				out = append(out, buf[start:len(buf):len(buf)])
+				return true
+			})
+			return out, nil
+		}
 		s.Each(func(m []byte) bool { out = append(out, m); return true })
 		return out, nil
 	case keyspace.TypeHash:

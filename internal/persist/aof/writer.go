@@ -89,6 +89,12 @@ type Options struct {
 	// failed write or fsync; 0 means 100ms.
 	RetryInterval time.Duration
 
+	// Offset is the log offset the Writer starts at. A Writer that
+	// replaces another one on the same files (to change the fsync policy)
+	// continues its predecessor's offsets (Offset of the old one), so that
+	// offsets handed out by the old Writer stay meaningful to WaitSynced.
+	Offset int64
+
 	everysec time.Duration                    // tests: the everysec period (default 1s)
 	open     func(string) (appendFile, error) // tests: open an incremental file for appending
 }
@@ -202,6 +208,8 @@ func Open(dir string, opts Options) (*Writer, error) {
 		done:     make(chan struct{}),
 	}
 	w.scond = sync.NewCond(&w.smu)
+	w.bufOff, w.wr, w.written, w.synced, w.want = opts.Offset, opts.Offset, opts.Offset, opts.Offset, opts.Offset
+	w.appendedOff.Store(opts.Offset)
 	w.rewriteOK.Store(true)
 	if w.retry <= 0 {
 		w.retry = 100 * time.Millisecond
@@ -547,7 +555,7 @@ func (w *Writer) Close() error {
 func (w *Writer) flusher() {
 	var (
 		pend    []byte // taken from the append buffer
-		pendOff int64  // log offset of pend[0]
+		pendOff = w.wr // log offset of pend[0]
 		cut     *Rewrite
 		dirty   bool // written but not fsynced (always)
 	)

@@ -416,3 +416,47 @@ func TestWaitBuffered(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReopenContinuesOffsets: a Writer reopened in place (a new fsync
+// policy) with the old one's Offset keeps the offsets the old one handed
+// out meaningful: WaitSynced on them returns at once instead of waiting for
+// the new log to grow that far, and new appends go after the old records.
+func TestReopenContinuesOffsets(t *testing.T) {
+	dir := t.TempDir()
+	old := mustOpen(t, dir, Options{Fsync: FsyncEverysec})
+	var off int64
+	for i := 0; i < 100; i++ {
+		off = old.Append(0, toArgs("SET", "k", "old"))
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w := mustOpen(t, dir, Options{Fsync: FsyncAlways, Offset: old.Offset()})
+	done := make(chan error, 1)
+	go func() { done <- w.WaitSynced(off) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("WaitSynced on an offset of the previous writer blocks")
+	}
+	next := w.Append(0, toArgs("SET", "k", "new"))
+	if next <= off {
+		t.Fatalf("new offset %d not after the old writer's %d", next, off)
+	}
+	if err := w.WaitSynced(next); err != nil {
+		t.Fatal(err)
+	}
+	if s := w.Stats(); s.Synced != next || s.Written != next {
+		t.Fatalf("stats %+v, want written and synced %d", s, next)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := loadDir(t, dir, LoadOptions{})
+	if err != nil || len(got) != 101 || string(got[100].args[2]) != "new" {
+		t.Fatalf("%v: %d records", err, len(got))
+	}
+}
