@@ -22,14 +22,28 @@ func lower(c byte) byte {
 }
 
 // maxNesting bounds recursion on patterns with many '*', as Redis does, so
-// a hostile pattern cannot take exponential time.
+// a hostile pattern cannot exhaust the stack.
 const maxNesting = 1000
 
+// match follows Redis 7.0's stringmatchlen (util.c) step by step, so every
+// odd pattern ("[a-]", "[]", a trailing backslash, an unterminated set) means
+// what it means there. Like Redis, an empty string matches only the empty
+// pattern ("*" included: KEYS and SCAN treat a lone "*" themselves).
 func match(p, s []byte, fold bool, nesting int) bool {
+	skip := false
+	return matchImpl(p, s, fold, &skip, nesting)
+}
+
+// matchImpl is one level of stringmatchlen. skipLonger is set once the
+// rest of the pattern after a '*' has failed at every position: then no
+// earlier '*' can succeed by matching more (Redis's fix for
+// CVE-2022-36021), which keeps patterns like "*a*a*a*b" linear-ish
+// instead of exponential.
+func matchImpl(p, s []byte, fold bool, skipLonger *bool, nesting int) bool {
 	if nesting > maxNesting {
 		return false
 	}
-	for len(p) > 0 {
+	for len(p) > 0 && len(s) > 0 {
 		switch p[0] {
 		case '*':
 			for len(p) > 1 && p[1] == '*' {
@@ -38,45 +52,43 @@ func match(p, s []byte, fold bool, nesting int) bool {
 			if len(p) == 1 {
 				return true
 			}
-			for i := 0; i <= len(s); i++ {
-				if match(p[1:], s[i:], fold, nesting+1) {
+			for len(s) > 0 {
+				if matchImpl(p[1:], s, fold, skipLonger, nesting+1) {
 					return true
 				}
+				if *skipLonger {
+					return false
+				}
+				s = s[1:]
 			}
+			*skipLonger = true
 			return false
 		case '?':
-			if len(s) == 0 {
-				return false
-			}
 			s = s[1:]
-			p = p[1:]
 		case '[':
-			if len(s) == 0 {
-				return false
-			}
 			p = p[1:]
-			not := len(p) > 0 && (p[0] == '^')
+			not := len(p) > 0 && p[0] == '^'
 			if not {
 				p = p[1:]
 			}
 			matched := false
 			for {
-				if len(p) == 0 {
-					break // unterminated set: Redis treats the end as ']'
-				}
-				if p[0] == '\\' && len(p) >= 2 {
+				if len(p) >= 2 && p[0] == '\\' {
 					p = p[1:]
 					if eq(p[0], s[0], fold) {
 						matched = true
 					}
-				} else if p[0] == ']' {
+				} else if len(p) > 0 && p[0] == ']' {
+					break
+				} else if len(p) == 0 {
+					// Unterminated set: Redis steps back onto the last
+					// byte, which the advance below then consumes.
 					break
 				} else if len(p) >= 3 && p[1] == '-' {
-					start, end := p[0], p[2]
+					start, end, c := p[0], p[2], s[0]
 					if start > end {
 						start, end = end, start
 					}
-					c := s[0]
 					if fold {
 						start, end, c = lower(start), lower(end), lower(c)
 					}
@@ -96,8 +108,10 @@ func match(p, s []byte, fold bool, nesting int) bool {
 				return false
 			}
 			s = s[1:]
-			if len(p) > 0 {
-				p = p[1:] // the ']'
+			if len(p) == 0 {
+				// An unterminated set ends the pattern: Redis steps back
+				// onto its last byte and the advance below consumes it.
+				return len(s) == 0
 			}
 		case '\\':
 			if len(p) >= 2 {
@@ -105,14 +119,20 @@ func match(p, s []byte, fold bool, nesting int) bool {
 			}
 			fallthrough
 		default:
-			if len(s) == 0 || !eq(p[0], s[0], fold) {
+			if !eq(p[0], s[0], fold) {
 				return false
 			}
 			s = s[1:]
-			p = p[1:]
+		}
+		p = p[1:]
+		if len(s) == 0 {
+			for len(p) > 0 && p[0] == '*' {
+				p = p[1:]
+			}
+			break
 		}
 	}
-	return len(s) == 0
+	return len(p) == 0 && len(s) == 0
 }
 
 func eq(a, b byte, fold bool) bool {

@@ -77,7 +77,7 @@ func helpFor(name string, lines ...string) func(*Conn, [][]byte) {
 			c.out.Simple(l)
 		}
 		c.out.Simple("HELP")
-		c.out.Simple("    Print this help.")
+		c.out.Simple("    Prints this help.")
 	}
 }
 

@@ -37,6 +37,10 @@ var _ = registerCommands(
 )
 
 func cmdPing(c *Conn, args [][]byte) {
+	if len(args) > 2 {
+		c.out.Error(errArgs(c.srv.table["ping"]))
+		return
+	}
 	if c.subs.n.Load() > 0 && c.out.Proto == 2 {
 		// A subscribed RESP2 client gets PING's answer shaped as a message.
 		c.out.Array(2)
@@ -510,7 +514,7 @@ func cmdClientHelp(c *Conn, args [][]byte) {
 		"SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
 		"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
 		"NO-EVICT (ON|OFF)", "    Protect the current client connection from eviction.",
-		"HELP", "    Print this help.",
+		"HELP", "    Prints this help.",
 	}
 	c.out.Array(len(lines))
 	for _, l := range lines {

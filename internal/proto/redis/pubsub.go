@@ -29,7 +29,18 @@ var _ = registerCommands(
 		cmd("numpat", func(c *Conn, _ [][]byte) { c.out.Int(int64(c.srv.hub.NumPat())) }),
 		cmd("shardchannels", cmdPubsubShardChannels),
 		cmd("shardnumsub", cmdPubsubShardNumSub),
-		cmd("help", helpFor("PUBSUB", "CHANNELS [<pattern>]", "NUMPAT", "NUMSUB [<channel> ...]", "SHARDCHANNELS [<pattern>]", "SHARDNUMSUB [<shardchannel> ...]")),
+		cmd("help", helpFor("PUBSUB",
+			"CHANNELS [<pattern>]",
+			"    Return the currently active channels matching a <pattern> (default: '*').",
+			"NUMPAT",
+			"    Return number of subscriptions to patterns.",
+			"NUMSUB [<channel> ...]",
+			"    Return the number of subscribers for the specified channels, excluding",
+			"    pattern subscriptions(default: no channels).",
+			"SHARDCHANNELS [<pattern>]",
+			"    Return the currently active shard level channels matching a <pattern> (default: '*').",
+			"SHARDNUMSUB [<shardchannel> ...]",
+			"    Return the number of subscribers for the specified shard level channel(s)")),
 	),
 )
 
@@ -132,9 +143,12 @@ type asyncOut struct {
 	buf    []byte
 	spare  []byte
 	wake   chan struct{}
+	done   chan struct{} // closed when the writer goroutine ends
 	closed bool
-	hold   bool      // a confirmation is queued whose subscription is not live yet
-	over   time.Time // since when the buffer has been over the soft limit
+	// draining: the client is leaving; write what is pending, then end.
+	draining bool
+	hold     bool      // a confirmation is queued whose subscription is not live yet
+	over     time.Time // since when the buffer has been over the soft limit
 }
 
 // startAsync switches the client to asynchronous output.
@@ -142,7 +156,7 @@ func (c *Conn) startAsync() {
 	if c.async != nil {
 		return
 	}
-	a := &asyncOut{c: c, wake: make(chan struct{}, 1)}
+	a := &asyncOut{c: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.async = a
 	c.sub = &subscriber{c}
 	go a.run()
@@ -194,51 +208,80 @@ func (a *asyncOut) push(b []byte) bool {
 	return !a.closed
 }
 
-// run writes pending output until the client is closed.
+// run writes pending output until the client is closed. After stop with
+// drain it writes what is still pending (QUIT's +OK) and ends.
 func (a *asyncOut) run() {
+	defer close(a.done)
 	for range a.wake {
-		a.mu.Lock()
-		if a.closed {
+		for {
+			a.mu.Lock()
+			if a.closed {
+				a.mu.Unlock()
+				return
+			}
+			if a.hold {
+				a.mu.Unlock()
+				break // released (and woken again) once the subscription is live
+			}
+			out := a.buf
+			if len(out) == 0 {
+				a.c.omem.Store(0)
+				if a.draining {
+					a.closed = true
+					a.mu.Unlock()
+					return
+				}
+				a.mu.Unlock()
+				break
+			}
+			a.buf = a.spare[:0]
 			a.mu.Unlock()
-			return
-		}
-		if a.hold {
-			a.mu.Unlock()
-			continue // released (and woken again) once the subscription is live
-		}
-		out := a.buf
-		a.buf = a.spare[:0]
-		a.mu.Unlock()
-		if len(out) > 0 {
 			_, err := a.c.nc.Write(out)
 			a.c.srv.netOut.Add(uint64(len(out)))
+			a.mu.Lock()
 			if err != nil {
-				a.mu.Lock()
 				a.closed = true
 				a.mu.Unlock()
 				return
 			}
+			a.spare = out[:0]
+			if cap(a.spare) > 1<<20 {
+				a.spare = nil
+			}
+			a.mu.Unlock()
 		}
-		a.mu.Lock()
-		a.spare = out[:0]
-		if cap(a.spare) > 1<<20 {
-			a.spare = nil
-		}
-		if len(a.buf) == 0 {
-			a.c.omem.Store(0)
-		}
-		a.mu.Unlock()
 	}
 }
 
-// stop ends the writer goroutine (the client is leaving).
+// drainWait bounds how long a leaving client's last replies may take to
+// go out (QUIT's +OK to a client that does not read).
+const drainWait = 5 * time.Second
+
+// stop ends the writer goroutine (the client is leaving). A client that
+// asked to close (QUIT, a protocol error) first gets what is pending, as
+// Redis writes the reply before closing; one that went away gets nothing.
 func (a *asyncOut) stop() {
 	a.mu.Lock()
-	a.closed = true
+	drain := a.c.closing && !a.closed
+	if drain {
+		a.draining = true
+	} else {
+		a.closed = true
+	}
 	a.mu.Unlock()
 	select {
 	case a.wake <- struct{}{}:
 	default:
+	}
+	if drain {
+		t := time.NewTimer(drainWait)
+		defer t.Stop()
+		select {
+		case <-a.done:
+		case <-t.C:
+			a.c.nc.Kill()
+			<-a.done
+		}
 	}
 }
 
@@ -306,11 +349,10 @@ func (c *Conn) enterPubSub() {
 
 func (c *Conn) countChanPat() int { return len(c.subs.channels) + len(c.subs.patterns) }
 
+// cmdSubscribe is SUBSCRIBE channel [channel ...]. Inside MULTI it runs
+// too: Redis 7.0 refuses only other DENY_BLOCKING callers (scripts, which
+// the noscript flag already stops), for backward compatibility.
 func cmdSubscribe(c *Conn, args [][]byte) {
-	if c.execTxn != nil {
-		c.out.Error("ERR SUBSCRIBE isn't allowed for a DENY BLOCKING client")
-		return
-	}
 	c.enterPubSub()
 	if c.subs.channels == nil {
 		c.subs.channels = map[string]struct{}{}
@@ -351,10 +393,6 @@ func cmdUnsubscribe(c *Conn, args [][]byte) {
 }
 
 func cmdPSubscribe(c *Conn, args [][]byte) {
-	if c.execTxn != nil {
-		c.out.Error("ERR PSUBSCRIBE isn't allowed for a DENY BLOCKING client")
-		return
-	}
 	c.enterPubSub()
 	if c.subs.patterns == nil {
 		c.subs.patterns = map[string]struct{}{}
@@ -395,10 +433,6 @@ func cmdPUnsubscribe(c *Conn, args [][]byte) {
 }
 
 func cmdSSubscribe(c *Conn, args [][]byte) {
-	if c.execTxn != nil {
-		c.out.Error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
-		return
-	}
 	c.enterPubSub()
 	if c.subs.shard == nil {
 		c.subs.shard = map[string]struct{}{}
@@ -453,27 +487,33 @@ func (c *Conn) writeNames(names []string) {
 	}
 }
 
-func cmdPubsubChannels(c *Conn, args [][]byte) {
+// pubsubSyntaxError is Redis's addReplySubcommandSyntaxError for PUBSUB,
+// which checks the arguments of CHANNELS and SHARDCHANNELS itself.
+func pubsubSyntaxError(c *Conn, args [][]byte) {
+	c.out.Error("ERR unknown subcommand or wrong number of arguments for '" + clip(args[1]) + "'. Try PUBSUB HELP.")
+}
+
+func cmdPubsubChannels(c *Conn, args [][]byte)      { c.pubsubChannels(args, false) }
+func cmdPubsubShardChannels(c *Conn, args [][]byte) { c.pubsubChannels(args, true) }
+
+// pubsubChannels is PUBSUB CHANNELS|SHARDCHANNELS [pattern].
+func (c *Conn) pubsubChannels(args [][]byte, shard bool) {
 	var pat []byte
-	if len(args) == 3 {
+	switch len(args) {
+	case 2:
+	case 3:
 		pat = args[2]
-	} else if len(args) > 3 {
-		c.out.Error(errArgs(c.srv.table["pubsub"].Sub["channels"]))
+	default:
+		pubsubSyntaxError(c, args)
 		return
 	}
-	c.writeNames(c.srv.hub.Channels(pat, false))
+	c.writeNames(c.srv.hub.Channels(pat, shard))
 }
 
-func cmdPubsubShardChannels(c *Conn, args [][]byte) {
-	var pat []byte
-	if len(args) == 3 {
-		pat = args[2]
-	}
-	c.writeNames(c.srv.hub.Channels(pat, true))
-}
-
+// numSub is PUBSUB NUMSUB|SHARDNUMSUB: a flat array of channel, count
+// pairs, in RESP3 too (Redis 7.0 does not send a map here).
 func (c *Conn) numSub(args [][]byte, shard bool) {
-	c.out.Map(len(args) - 2)
+	c.out.Array(2 * (len(args) - 2))
 	for _, ch := range args[2:] {
 		c.out.Bulk(ch)
 		c.out.Int(int64(c.srv.hub.NumSub(string(ch), shard)))
