@@ -160,8 +160,12 @@ func (d *Decoder) Decode(classID, methodID uint16, args []byte) (Method, error) 
 }
 
 // DecodeFrame decodes a method frame's payload (class id, method id,
-// arguments).
+// arguments). Another frame type is a 505 UNEXPECTED_FRAME, in RabbitMQ's
+// words.
 func (d *Decoder) DecodeFrame(f Frame) (Method, error) {
+	if f.Type != FrameMethod {
+		return nil, &Error{Code: UnexpectedFrame, Channel: f.Channel, Text: "expected method frame, got non method frame instead"}
+	}
 	k, args := f.Method()
 	if len(f.Payload) < 4 {
 		return nil, &Error{Code: FrameError, Channel: f.Channel, Text: "type 1, " + snippet(f.Payload) + ": unknown_frame"}

@@ -176,6 +176,10 @@ func TestMethodErrorTexts(t *testing.T) {
 	if _, err := d.Decode(99, 10, nil); !errors.As(err, &e) || e.Code != NotImplemented {
 		t.Fatalf("Decoder, unknown class: %v", err)
 	}
+	if _, err := d.DecodeFrame(Frame{Type: FrameBody, Channel: 1, Payload: []byte("x")}); !errors.As(err, &e) || e.Code != UnexpectedFrame ||
+		e.ReplyText() != "UNEXPECTED_FRAME - expected method frame, got non method frame instead" {
+		t.Fatalf("DecodeFrame of a body frame: %v", err)
+	}
 
 	// RabbitMQ checks UTF-8 in shortstrs of methods without content.
 	bad := (&QueueDeclare{Queue: "\xff\xfe"}).AppendTo(nil)[4:]
