@@ -95,6 +95,18 @@ type Waiter interface {
 	Synced(token uint64, err error)
 }
 
+// CumulativeWaiter is a Waiter whose notifications may be merged: when one
+// fsync covers several Notify calls for the same CumulativeWaiter, Synced
+// is called once, with the last token. Implementations must be comparable
+// (pointers are) and must read Synced(t) as covering every token they
+// registered up to t. The broker's channels are cumulative, so a burst of
+// persistent publishes is confirmed with one multiple ack.
+type CumulativeWaiter interface {
+	Waiter
+	// Cumulative marks the type; it is never called.
+	Cumulative()
+}
+
 // ErrClosed is returned by operations on a closed store.
 var ErrClosed = errors.New("msgstore: closed")
 
@@ -191,8 +203,9 @@ type Store struct {
 	compactMu sync.Mutex // one maintenance pass at a time
 
 	// syncer-owned
-	file    *os.File
-	fileSeg uint32
+	file     *os.File
+	fileSeg  uint32
+	cumIndex map[CumulativeWaiter]int
 
 	appends, removes, fsyncs, rewritten, deleted atomic.Uint64
 }
@@ -560,7 +573,7 @@ func (s *Store) syncRound() {
 			s.fail(err)
 		}
 	}
-	for _, w := range waiters {
+	for _, w := range s.coalesce(waiters) {
 		w.w.Synced(w.token, err)
 	}
 	clear(waiters)
@@ -572,6 +585,32 @@ func (s *Store) syncRound() {
 	}
 	s.spareWaiters = waiters[:0]
 	s.mu.Unlock()
+}
+
+// coalesce merges the notifications of each CumulativeWaiter into its
+// last one, keeping the order of first appearance. It reuses waiters'
+// backing array and the syncer-owned index map.
+func (s *Store) coalesce(waiters []waiter) []waiter {
+	if len(waiters) < 2 {
+		return waiters
+	}
+	if s.cumIndex == nil {
+		s.cumIndex = make(map[CumulativeWaiter]int)
+	}
+	out := waiters[:0]
+	for _, w := range waiters {
+		if cw, ok := w.w.(CumulativeWaiter); ok {
+			if i, seen := s.cumIndex[cw]; seen {
+				out[i].token = w.token
+				continue
+			}
+			s.cumIndex[cw] = len(out)
+		}
+		out = append(out, w)
+	}
+	clear(s.cumIndex)
+	clear(waiters[len(out):])
+	return out
 }
 
 func (s *Store) fail(err error) {

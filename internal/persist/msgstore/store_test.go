@@ -458,3 +458,48 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatal("huge length accepted")
 	}
 }
+
+type cumWaiter struct {
+	mu     sync.Mutex
+	tokens []uint64
+	done   chan struct{}
+	last   uint64
+}
+
+func (c *cumWaiter) Synced(tok uint64, err error) {
+	c.mu.Lock()
+	c.tokens = append(c.tokens, tok)
+	c.mu.Unlock()
+	if tok == c.last {
+		close(c.done)
+	}
+}
+
+func (c *cumWaiter) Cumulative() {}
+
+func TestCumulativeWaitersCoalesce(t *testing.T) {
+	s, _ := open(t, t.TempDir(), Options{SyncInterval: time.Hour})
+	defer s.Close()
+	// Hold the syncer back so all notifications land in one round.
+	s.mu.Lock()
+	c := &cumWaiter{done: make(chan struct{}), last: 20}
+	plain := make(chanWaiter, 20)
+	for i := uint64(1); i <= 20; i++ {
+		s.index[1<<40+i] = entry{} // nothing real to write is needed
+		s.waiters = append(s.waiters, waiter{c, i}, waiter{plain, i})
+	}
+	for i := uint64(1); i <= 20; i++ {
+		delete(s.index, 1<<40+i)
+	}
+	s.mu.Unlock()
+	s.wakeSyncer()
+	<-c.done
+	if len(c.tokens) != 1 || c.tokens[0] != 20 {
+		t.Fatalf("cumulative waiter called with %v, want once with 20", c.tokens)
+	}
+	for i := 0; i < 20; i++ {
+		if err := <-plain; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
