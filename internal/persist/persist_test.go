@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"ferry/internal/persist"
 )
 
@@ -317,6 +319,32 @@ func TestConfigSetAppendfsync(t *testing.T) {
 			}
 		case <-time.After(20 * time.Second):
 			t.Fatal("a writer hangs after CONFIG SET appendfsync")
+		}
+	}
+	want := dump(n.ks)
+	n = n.restart()
+	sameDump(t, dump(n.ks), want)
+}
+
+// TestAOFLogsEveryTransaction: each MULTI/EXEC of a connection is logged,
+// not only the first (a Txn's change count once hid the transactions that
+// changed no more than the connection's previous command had).
+func TestAOFLogsEveryTransaction(t *testing.T) {
+	n := startNode(t, testConfig(t))
+	ctx := context.Background()
+	c := n.client()
+	conn := c.Conn()
+	defer conn.Close()
+	if err := conn.MSet(ctx, "a", 1, "b", 2, "c", 3).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := conn.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Incr(ctx, "n")
+			p.RPush(ctx, "l", i)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
 	}
 	want := dump(n.ks)

@@ -268,10 +268,13 @@ func cmdSMove(c *Conn, args [][]byte) {
 		}
 		return
 	}
-	if !ss.Remove(member) {
+	if !ss.IsMember(member) {
 		c.out.Int(0)
 		return
 	}
+	// Both sets change: a snapshot being saved keeps their old values.
+	ss = t.Mutable(se).(*ds.Set)
+	ss.Remove(member)
 	c.notify(notifySet, "srem", src)
 	c.changed(t, se)
 	var dset *ds.Set
@@ -279,7 +282,7 @@ func cmdSMove(c *Conn, args [][]byte) {
 		dset = c.srv.newSet()
 		de = c.createColl(t, dst, keyspace.TypeSet, dset)
 	} else {
-		dset = de.Object().(*ds.Set)
+		dset = t.Mutable(de).(*ds.Set)
 	}
 	if dset.Add(member) {
 		c.notify(notifySet, "sadd", dst)

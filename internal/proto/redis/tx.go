@@ -112,6 +112,9 @@ func cmdExec(c *Conn, args [][]byte) {
 	// Every shard is locked for the whole transaction: nothing interleaves,
 	// whatever keys the commands touch.
 	t := c.srv.ks.LockAll(c.db)
+	// A new Txn counts its changes from zero: what the connection's
+	// previous command propagated must not hide this transaction's.
+	c.propDirty = 0
 	// Watched keys that expired since WATCH count as modified: looking
 	// them up expires them, which marks the watcher.
 	for _, wk := range c.watch.keys {
