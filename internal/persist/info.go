@@ -17,24 +17,6 @@ func (m *Manager) Info(kv func(string, any)) {
 	loading := m.loading.Load()
 	kv("loading", boolInt(loading))
 	kv("async_loading", 0)
-	if loading {
-		tot, done := m.progress.total.Load(), m.progress.loaded.Load()
-		pct := 0.0
-		if tot > 0 {
-			pct = 100 * float64(done) / float64(tot)
-		}
-		start := m.progress.start.Load()
-		kv("loading_start_time", start)
-		kv("loading_total_bytes", tot)
-		kv("loading_rdb_used_mem", 0)
-		kv("loading_loaded_bytes", done)
-		kv("loading_loaded_perc", fmt.Sprintf("%.2f", pct))
-		eta := int64(0)
-		if done > 0 {
-			eta = int64(float64(time.Now().Unix()-start) * float64(tot-done) / float64(done))
-		}
-		kv("loading_eta_seconds", eta)
-	}
 	kv("current_cow_peak", 0)
 	kv("current_cow_size", 0)
 	kv("current_cow_size_age", 0)
@@ -83,6 +65,25 @@ func (m *Manager) Info(kv func(string, any)) {
 		kv("aof_pending_bio_fsync", 0)
 		kv("aof_delayed_fsync", 0)
 		_ = cfg
+	}
+	// Redis adds the loading fields last, while it loads.
+	if loading {
+		tot, done := m.progress.total.Load(), m.progress.loaded.Load()
+		pct := 0.0
+		if tot > 0 {
+			pct = 100 * float64(done) / float64(tot)
+		}
+		start := m.progress.start.Load()
+		kv("loading_start_time", start)
+		kv("loading_total_bytes", tot)
+		kv("loading_rdb_used_mem", m.progress.usedMem.Load())
+		kv("loading_loaded_bytes", done)
+		kv("loading_loaded_perc", fmt.Sprintf("%.2f", pct))
+		eta := int64(0)
+		if done > 0 {
+			eta = int64(float64(time.Now().Unix()-start) * float64(tot-done) / float64(done))
+		}
+		kv("loading_eta_seconds", eta)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +24,7 @@ type loadProgress struct {
 	// expired counts keys a snapshot held that had expired by the time
 	// it was loaded (rdb_last_load_keys_expired).
 	expired atomic.Int64
+	usedMem atomic.Int64 // the snapshot's used-mem AUX field
 }
 
 // Load reads the dataset at startup, as Redis 7 does: from the AOF when
@@ -84,6 +86,7 @@ func (p *loadProgress) reset() {
 	p.loaded.Store(0)
 	p.keys.Store(0)
 	p.expired.Store(0)
+	p.usedMem.Store(0)
 }
 
 // countingReader counts bytes for the progress report.
@@ -142,8 +145,13 @@ func (m *Manager) loadRDB(r io.Reader) error {
 		}
 		switch rec.Type {
 		case rdb.RecordAux:
-			if string(rec.AuxKey) == mcFlagsAux {
+			switch string(rec.AuxKey) {
+			case mcFlagsAux:
 				m.applyMCFlags(append([]byte(nil), rec.AuxValue...))
+			case "used-mem":
+				if n, err := strconv.ParseInt(string(rec.AuxValue), 10, 64); err == nil {
+					m.progress.usedMem.Store(n)
+				}
 			}
 			continue
 		case rdb.RecordKey:

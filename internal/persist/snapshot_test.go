@@ -88,6 +88,9 @@ func startTxLoad(t testing.TB, c *redis.Client) *txLoad {
 					p.SAdd(ctx, wkey(g, "set"), s)
 					p.ZAdd(ctx, wkey(g, "zset"), redis.Z{Score: float64(i), Member: s})
 					p.SMove(ctx, wkey(g, "src"), wkey(g, "dst"), s)
+					// two in, one out through ZMPOP's own path
+					p.ZAdd(ctx, wkey(g, "zp"), redis.Z{Score: float64(i), Member: "a" + s}, redis.Z{Score: float64(i), Member: "b" + s})
+					p.ZMPop(ctx, "min", 1, wkey(g, "zp"))
 					// same length: the in-place path unless shared
 					p.Set(ctx, wkey(g, "str"), fmt.Sprintf("%020d", i), 0)
 					p.Append(ctx, wkey(g, "app"), "x")
@@ -142,6 +145,9 @@ func checkTxState(t testing.TB, c *redis.Client, lo, hi [txWriters]int64) {
 		}
 		if n := c.ZCard(ctx, wkey(g, "zset")).Val(); n != r {
 			t.Errorf("writer %d: count %d but zset has %d members", g, r, n)
+		}
+		if n := c.ZCard(ctx, wkey(g, "zp")).Val(); n != r {
+			t.Errorf("writer %d: count %d but ZMPOP left %d members", g, r, n)
 		}
 		if n := c.SCard(ctx, wkey(g, "dst")).Val(); n != r {
 			t.Errorf("writer %d: count %d but SMOVE moved %d members", g, r, n)

@@ -817,6 +817,7 @@ func (c *Conn) zmpopTry(keys [][]byte, high bool, count int, mpop bool) func(t *
 			if z.Card() == 0 {
 				continue
 			}
+			z = t.Mutable(e).(*ds.ZSet) // a snapshot being saved keeps the old value
 			n := min(count, z.Card())
 			if mpop {
 				c.out.Array(2)
