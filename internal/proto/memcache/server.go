@@ -110,25 +110,28 @@ func (s *Server) Close() {
 }
 
 // scheduleFlush empties the database now (delay 0) or after delay; a new
-// call replaces a pending one, as memcached's flush_all does.
-func (s *Server) scheduleFlush(delay time.Duration) {
+// call replaces a pending one, as memcached's flush_all does. An immediate
+// flush returns its log offset, which the reply waits for under
+// appendfsync always.
+func (s *Server) scheduleFlush(delay time.Duration) (logOffset int64) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	if s.flushTimer != nil {
 		s.flushTimer.Stop()
 		s.flushTimer = nil
 	}
-	flush := func() {
+	flush := func() (off int64) {
 		t := s.ks.LockAll(s.cfg.DB)
 		t.FlushDB(s.cfg.DB)
 		if s.cfg.Persist != nil {
-			s.cfg.Persist.Append(s.cfg.DB, [][]byte{[]byte("FLUSHDB")})
+			off = s.cfg.Persist.Append(s.cfg.DB, [][]byte{[]byte("FLUSHDB")})
 		}
 		t.Unlock()
+		return off
 	}
 	if delay <= 0 {
-		flush()
-		return
+		return flush()
 	}
-	s.flushTimer = time.AfterFunc(delay, flush)
+	s.flushTimer = time.AfterFunc(delay, func() { flush() })
+	return 0
 }

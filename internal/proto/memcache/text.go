@@ -574,7 +574,9 @@ func (c *conn) flushAll(t [][]byte) {
 	} else if delay > 0 {
 		wait = time.Duration(delay) * time.Second
 	}
-	c.srv.scheduleFlush(wait)
+	if off := c.srv.scheduleFlush(wait); off > c.logOffset {
+		c.logOffset = off
+	}
 	c.reply("OK")
 }
 
