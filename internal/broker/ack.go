@@ -80,7 +80,7 @@ func (ch *Channel) settle(tag uint64, multiple bool, op settleOp) error {
 	pokes := ch.releaseCreditLocked(recs)
 	ch.mu.Unlock()
 	if op == settleAck {
-		ch.b.acked.Add(uint64(len(recs)))
+		ch.stats.acked.Add(uint64(len(recs)))
 	}
 	ch.settleRecs(recs, op)
 	ch.pokeQueues(pokes, recs)

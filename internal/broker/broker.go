@@ -83,7 +83,8 @@ type Broker struct {
 	mem     atomic.Int64
 	alarmed atomic.Bool
 
-	published, delivered, acked, confirmed, returned, deadLettered atomic.Uint64
+	closedStats  chanStats // counters of closed channels
+	deadLettered atomic.Uint64
 }
 
 // New creates a broker, loading definitions and recovering durable
@@ -221,13 +222,22 @@ type Stats struct {
 
 // Stats returns a snapshot of the broker's counters.
 func (b *Broker) Stats() Stats {
+	var t chanStats
+	b.closedStats.addTo(&t)
 	b.mu.RLock()
 	n := len(b.conns)
+	for _, c := range b.conns {
+		c.mu.Lock()
+		for ch := range c.channels {
+			ch.stats.addTo(&t)
+		}
+		c.mu.Unlock()
+	}
 	b.mu.RUnlock()
 	s := Stats{
 		Memory: b.mem.Load(), MemoryAlarm: b.alarmed.Load(), Connections: n,
-		Published: b.published.Load(), Delivered: b.delivered.Load(), Acked: b.acked.Load(),
-		Confirmed: b.confirmed.Load(), Returned: b.returned.Load(), DeadLettered: b.deadLettered.Load(),
+		Published: t.published.Load(), Delivered: t.delivered.Load(), Acked: t.acked.Load(),
+		Confirmed: t.confirmed.Load(), Returned: t.returned.Load(), DeadLettered: b.deadLettered.Load(),
 	}
 	if b.store != nil {
 		s.Store = b.store.Stats()

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // Sink receives what the broker sends to an AMQP channel. The front end
@@ -128,6 +129,22 @@ type Channel struct {
 	dbuf           Delivery
 	replyTag       string
 	replyKey       string
+
+	// Counters, per channel so the hot path never touches a shared cache
+	// line; Broker.Stats adds them up.
+	stats chanStats
+}
+
+type chanStats struct {
+	published, delivered, acked, confirmed, returned atomic.Uint64
+}
+
+func (s *chanStats) addTo(t *chanStats) {
+	t.published.Add(s.published.Load())
+	t.delivered.Add(s.delivered.Load())
+	t.acked.Add(s.acked.Load())
+	t.confirmed.Add(s.confirmed.Load())
+	t.returned.Add(s.returned.Load())
 }
 
 func newChannel(conn *Conn, sink Sink) *Channel {
@@ -184,7 +201,7 @@ func (ch *Channel) deliverLocked(c *Consumer, q *Queue, e entry, getNoAck bool, 
 	if !more {
 		ch.paused = true
 	}
-	ch.b.delivered.Add(1)
+	ch.stats.delivered.Add(1)
 }
 
 // serverCancelLocked drops a consumer whose queue went away and tells the
@@ -274,6 +291,7 @@ func (ch *Channel) Close() {
 	}
 	ch.settleRecs(recs, settleRequeue)
 	ch.conn.forgetChannel(ch)
+	ch.stats.addTo(&ch.b.closedStats)
 }
 
 // settleRecs settles deliveries queue by queue, keeping each queue's

@@ -46,7 +46,7 @@ func (ch *Channel) Publish(m *Message, mandatory, immediate bool) error {
 		ch.pubSeq++
 		seq = ch.pubSeq
 	}
-	ch.b.published.Add(1)
+	ch.stats.published.Add(1)
 	if x.name == "" && strings.HasPrefix(m.RoutingKey, replyToPrefix) {
 		ch.publishReply(m, mandatory, seq)
 		return nil
@@ -104,7 +104,6 @@ func (ch *Channel) prepare(m *Message) error {
 			ch.stripBCC(m)
 		}
 	}
-	m.published = ch.b.now()
 	m.computeSize()
 	return nil
 }
@@ -148,6 +147,11 @@ func (ch *Channel) deliverToQueues(m *Message, qs []*Queue, mandatory bool, seq 
 		return
 	}
 	b := ch.b
+	if m.published == 0 && needsClock(m, qs) {
+		// Reading the clock costs as much as the rest of a publish on
+		// some VMs, so only messages that need it pay.
+		m.published = b.now()
+	}
 	stored := false
 	if m.Persistent() && b.store != nil {
 		qids := ch.qidBuf[:0]
@@ -200,11 +204,25 @@ func (ch *Channel) deliverToQueues(m *Message, qs []*Queue, mandatory bool, seq 
 	}
 }
 
+// needsClock reports whether a message needs its publish time: it has or
+// meets a TTL, or may be stored (recovery recomputes TTLs from it).
+func needsClock(m *Message, qs []*Queue) bool {
+	if m.ttl >= 0 || m.Persistent() {
+		return true
+	}
+	for _, q := range qs {
+		if q.cfg.ttl >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (ch *Channel) returnMessage(m *Message) {
 	ch.mu.Lock()
 	if !ch.closed {
 		ch.sink.Return(m, CodeNoRoute, "NO_ROUTE")
-		ch.b.returned.Add(1)
+		ch.stats.returned.Add(1)
 	}
 	ch.mu.Unlock()
 }
@@ -262,7 +280,7 @@ func (ch *Channel) confirmDone(seq uint64, nack, registered bool) {
 	if !registered {
 		if p.len() == 0 {
 			ch.sink.Confirm(seq, false, nack)
-			ch.b.confirmed.Add(1)
+			ch.stats.confirmed.Add(1)
 			return
 		}
 		p.pushBack(confirmRec{seq: seq, state: state})
@@ -287,7 +305,7 @@ func (ch *Channel) flushConfirmsLocked() {
 			// Acks after a nack go one by one, so a multiple ack never
 			// covers the nacked number (as RabbitMQ's coalesce_and_send).
 			ch.sink.Confirm(p.popFront().seq, false, false)
-			ch.b.confirmed.Add(1)
+			ch.stats.confirmed.Add(1)
 			continue
 		}
 		n := 0
@@ -300,6 +318,6 @@ func (ch *Channel) flushConfirmsLocked() {
 			nacked = true
 		}
 		ch.sink.Confirm(last, n > 1, st == confirmNack)
-		ch.b.confirmed.Add(uint64(n))
+		ch.stats.confirmed.Add(uint64(n))
 	}
 }

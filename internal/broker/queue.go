@@ -246,7 +246,13 @@ func (q *Queue) publish(m *Message, now int64, dl *deadLetters) bool {
 	}
 	q.published.Add(1)
 	q.hold(m)
-	e := entry{m: m, seq: q.seq, exp: q.deadline(m, now)}
+	e := entry{m: m, seq: q.seq}
+	if q.cfg.ttl >= 0 || m.ttl >= 0 {
+		if now == 0 {
+			now = q.vh.b.now()
+		}
+		e.exp = q.deadline(m, now)
+	}
 	q.seq++
 	if q.ready == 0 && len(q.groups) > 0 {
 		// Straight to a consumer; a message with TTL 0 is delivered, not

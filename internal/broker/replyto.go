@@ -96,7 +96,7 @@ func (ch *Channel) publishReply(m *Message, mandatory bool, seq uint64) {
 			target.sink.Deliver(d)
 			*d = Delivery{}
 			delivered = true
-			ch.b.delivered.Add(1)
+			target.stats.delivered.Add(1)
 		}
 		target.mu.Unlock()
 	}

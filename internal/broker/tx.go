@@ -54,7 +54,7 @@ func (ch *Channel) TxCommit() error {
 		pokes := ch.releaseCreditLocked(a.recs)
 		ch.mu.Unlock()
 		if a.op == settleAck {
-			ch.b.acked.Add(uint64(len(a.recs)))
+			ch.stats.acked.Add(uint64(len(a.recs)))
 		}
 		ch.settleRecs(a.recs, a.op)
 		ch.pokeQueues(pokes, a.recs)
