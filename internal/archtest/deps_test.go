@@ -37,7 +37,7 @@ func TestDependencyDirection(t *testing.T) {
 	if len(pkgs) < 5 {
 		t.Fatalf("go list found only %d packages", len(pkgs))
 	}
-	engines := []string{"ferry/internal/keyspace", "ferry/internal/pubsub", "ferry/internal/broker", "ferry/internal/persist"}
+	engines := []string{"ferry/internal/keyspace", "ferry/internal/pubsub", "ferry/internal/broker", "ferry/internal/persist", "ferry/internal/script"}
 	frontEnds := []string{"ferry/internal/proto/memcache", "ferry/internal/proto/redis", "ferry/internal/proto/amqp"}
 	stdlibOnly := []string{"ferry/internal/clock", "ferry/internal/config", "ferry/internal/proto/resp",
 		"ferry/internal/keyspace/ds", "ferry/internal/pubsub", "ferry/internal/broker/topic",

@@ -260,6 +260,10 @@ func cmdShutdown(c *Conn, args [][]byte) {
 		c.out.Error("ERR No shutdown in progress.")
 		return
 	}
+	if msg := c.srv.shutdownScript(nosave); msg != "" {
+		c.out.Error(msg)
+		return
+	}
 	if c.srv.cfg.Shutdown == nil {
 		c.out.Error("ERR Errors trying to SHUTDOWN. Check logs.")
 		return

@@ -254,6 +254,18 @@ func (c *Conn) execute(args [][]byte) {
 		c.afterReply(mark)
 		return
 	}
+	if c.srv.scripts.eng.Running() != nil {
+		if msg := c.srv.checkBusy(c, cmd); msg != "" {
+			c.out.Error(msg)
+			cmd.rejectedCalls.Add(1)
+			c.srv.errStats.add(c.out.Buf[mark:])
+			if c.multi != nil {
+				c.multi.dirty = true
+			}
+			c.afterReply(mark)
+			return
+		}
+	}
 	if c.multi != nil && !isTxControl(cmd) {
 		c.queue(cmd, args)
 		c.afterReply(mark)

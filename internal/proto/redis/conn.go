@@ -54,6 +54,7 @@ type Conn struct {
 
 	propDirty  uint64   // changes of the current Txn already propagated
 	propArgs   [][]byte // what to propagate instead of argv (logAs)
+	noProp     bool     // script client after redis.set_repl without REPL_AOF
 	execLogged bool     // MULTI went to the log for the running EXEC
 	logOffset  int64    // log offset of the client's latest write
 	loading    bool     // replaying the AOF: no blocking, no propagation

@@ -77,6 +77,9 @@ func (c *Conn) propagated(t *keyspace.Txn) {
 	c.propDirty = d
 	args := c.propArgs
 	c.propArgs = nil
+	if c.noProp {
+		return
+	}
 	if args == nil {
 		args = rewriteForLog(c.argv, t.NowMs())
 	}

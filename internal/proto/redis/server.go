@@ -88,6 +88,7 @@ type Server struct {
 	hub           *pubsub.Hub
 	outLimits     outputLimits
 	notifications notifier
+	scripts       *scripting // Lua scripts and function libraries (scripting.go)
 
 	stopCron chan struct{}
 	cronDone chan struct{}
@@ -134,6 +135,7 @@ func New(ks *keyspace.Keyspace, cfg Config) *Server {
 	s.table = buildTable()
 	s.slow.init()
 	s.conf = newSettings(s)
+	s.scripts = newScripting(s)
 	s.stopCron, s.cronDone = make(chan struct{}), make(chan struct{})
 	go s.cron()
 	return s
