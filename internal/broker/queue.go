@@ -434,14 +434,21 @@ func (q *Queue) touchLocked() {
 	}
 }
 
-// onIdleTimer deletes the queue when it has been unused for x-expires.
+// onIdleTimer deletes the queue when it has been unused for x-expires; a
+// use since the timer was set pushes the deadline back.
 func (q *Queue) onIdleTimer() {
 	q.mu.Lock()
-	idle := !q.deleted && len(q.consumers) == 0 && q.vh.b.now()-q.lastUsed >= q.cfg.expires
-	q.mu.Unlock()
-	if idle {
-		q.vh.deleteQueue(q)
+	if q.deleted || len(q.consumers) > 0 {
+		q.mu.Unlock()
+		return
 	}
+	if left := q.lastUsed + q.cfg.expires - q.vh.b.now(); left > 0 {
+		q.idleTimer.Reset(time.Duration(left) * time.Millisecond)
+		q.mu.Unlock()
+		return
+	}
+	q.mu.Unlock()
+	q.vh.deleteQueue(q)
 }
 
 func (q *Queue) stopTimersLocked() {

@@ -271,3 +271,25 @@ func TestMaxLengthZero(t *testing.T) {
 		t.Fatalf("with a consumer waiting got %v", got)
 	}
 }
+
+func TestQueueExpiresPushedBackByUse(t *testing.T) {
+	e := newEnv(t)
+	e.declare("q", Table{"x-expires": int32(150)})
+	start := time.Now()
+	for time.Since(start) < 300*time.Millisecond {
+		time.Sleep(30 * time.Millisecond)
+		if _, err := e.ch.Get("q", true); err != nil {
+			t.Fatalf("queue expired while in use: %v", err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if qs, _ := e.b.Queues("/"); len(qs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("unused queue never expired")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
