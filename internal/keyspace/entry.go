@@ -140,6 +140,10 @@ func ItemSize(klen, vlen int) int64 {
 func (e *Entry) setString(key, val []byte) {
 	n := len(key) + len(val)
 	// A buffer a snapshot still reads is never written in place.
+	if e.typ == TypeString && e.data != nil && e.enc&encShared == 0 && len(val) == int(e.vlen) &&
+		len(val) > 0 && unsafe.SliceData(val) == (*byte)(unsafe.Add(e.data, e.klen)) {
+		return // the entry's own bytes (a caller about to write in place): keep its room
+	}
 	if e.typ == TypeString && e.data != nil && e.enc&encShared == 0 && n <= int(e.dcap) && n*2 >= int(e.dcap) {
 		buf := unsafe.Slice((*byte)(e.data), e.dcap)
 		copy(buf[e.klen:], val) // key unchanged; copy is a memmove, so val may alias buf

@@ -387,3 +387,49 @@ func TestOverlappingSnapshots(t *testing.T) {
 	}
 	tx.Unlock()
 }
+
+// TestGrowValue: values grow in place with spare room (linear cost for
+// repeated appends), new bytes are zero even where a longer value was, and
+// a snapshot keeps the bytes it saw.
+func TestGrowValue(t *testing.T) {
+	ks, _ := newTestKS(t, Config{})
+	key := []byte("g")
+	set(ks, 0, "g", "abcdef", 0)
+	tx := ks.Lock(0, key)
+	e := tx.Peek(key)
+	tx.SetValue(e, []byte("ab")) // shrink in place: "cdef" stays in the buffer
+	v := tx.GrowValue(e, 5)
+	tx.Unlock()
+	if string(v) != "ab\x00\x00\x00" {
+		t.Fatalf("grown value %q, want zero-filled", v)
+	}
+
+	snap := ks.Snapshot()
+	defer snap.Release()
+	tx = ks.Lock(0, key)
+	e = tx.Peek(key)
+	copy(tx.GrowValue(e, 6)[5:], "!")
+	tx.Unlock()
+	for _, it := range snap.Items {
+		if string(it.Key) == "g" && string(it.Str) != "ab\x00\x00\x00" {
+			t.Fatalf("snapshot sees %q after a grow", it.Str)
+		}
+	}
+
+	// 100k one-byte appends reallocate only O(log n) times.
+	reallocs := 0
+	tx = ks.Lock(0, key)
+	e = tx.Peek(key)
+	for i := 0; i < 100000; i++ {
+		before := &e.Value()[0]
+		n := len(e.Value())
+		tx.GrowValue(e, n+1)[n] = 'x'
+		if &e.Value()[0] != before {
+			reallocs++
+		}
+	}
+	tx.Unlock()
+	if reallocs > 40 {
+		t.Fatalf("%d reallocations for 100k appends", reallocs)
+	}
+}

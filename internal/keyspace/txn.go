@@ -1,5 +1,10 @@
 package keyspace
 
+import (
+	"slices"
+	"unsafe"
+)
+
 // Txn is one command's locked view of a database: the shards of the keys it
 // named are locked from Lock until Unlock. Entries obtained through a Txn
 // are valid only until Unlock. A Txn is not safe for concurrent use; it is
@@ -192,6 +197,36 @@ func (t *Txn) SetValue(e *Entry, val []byte) {
 	t.ks.modified(s, t.db, e.Key())
 }
 
+// GrowValue lengthens a string entry's value to n bytes, keeping its bytes
+// and zero-filling the new ones, and returns the value to write in place.
+// Like Redis's sds it keeps spare room (as much again, at most 1 MiB), so
+// APPEND, SETRANGE and SETBIT past the end cost linear time, not quadratic.
+// Like SetValue it gives the entry a new CAS and marks the key modified.
+// n must not be less than the current length.
+func (t *Txn) GrowValue(e *Entry, n int) []byte {
+	s := t.shard(e.Key())
+	before := e.size()
+	old := int(e.vlen)
+	need := int(e.klen) + n
+	if e.enc&encShared == 0 && need <= int(e.dcap) {
+		buf := unsafe.Slice((*byte)(e.data), e.dcap)
+		clear(buf[int(e.klen)+old : need]) // earlier, longer values left bytes here
+		e.vlen = uint32(n)
+	} else {
+		room := min(need, 1<<20)
+		buf := slices.Grow([]byte(nil), need+room)[:need]
+		copy(buf, unsafe.Slice((*byte)(e.data), int(e.klen)+old))
+		e.data = unsafe.Pointer(unsafe.SliceData(buf))
+		e.vlen, e.dcap = uint32(n), uint32(cap(buf))
+	}
+	t.account(s, e, before)
+	e.enc = 0
+	e.cas = s.nextCAS()
+	t.dirty++
+	t.ks.modified(s, t.db, e.Key())
+	return e.Value()
+}
+
 // SetFlags changes a string entry's memcached client flags.
 func (t *Txn) SetFlags(e *Entry, flags uint32) { e.flags = flags }
 
@@ -240,6 +275,16 @@ func (t *Txn) Account(e *Entry, size int64) {
 	t.touch(s, e)
 	t.dirty++
 	t.ks.modified(s, t.db, e.Key())
+}
+
+// Resized records a new accounted size for e's value after a change of
+// representation only (an encoding conversion): unlike Account it is not a
+// modification, so WATCH, CAS and the dirty count stay as they are.
+func (t *Txn) Resized(e *Entry, size int64) {
+	s := t.shard(e.Key())
+	before := e.size()
+	(*object)(e.data).size = size
+	t.account(s, e, before)
 }
 
 // Marks returns a string entry's front-end marks (memcached: fetched,

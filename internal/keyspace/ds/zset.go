@@ -135,6 +135,14 @@ func (z *ZSet) lpDelete(off int) {
 	}
 }
 
+// ToSkiplist converts a listpack-encoded set to the skiplist encoding for
+// good, as Redis's SORT does to the sorted sets it reads.
+func (z *ZSet) ToSkiplist() {
+	if z.sl == nil {
+		z.convert()
+	}
+}
+
 func (z *ZSet) convert() {
 	sl := newSkiplist(z.n)
 	for off := 0; off < len(z.lp); {
@@ -270,6 +278,9 @@ func (z *ZSet) firstIn(below, inMax func(m []byte, s float64) bool) int {
 		}
 		return rank - 1
 	}
+	if !z.lpMayHold(below, inMax) {
+		return -1
+	}
 	i := 0
 	for off := 0; off < len(z.lp); i++ {
 		m, s, next := zlpEntry(z.lp, off)
@@ -284,6 +295,27 @@ func (z *ZSet) firstIn(below, inMax func(m []byte, s float64) bool) int {
 	return -1
 }
 
+// lpMayHold is Redis's zzlIsInRange/zzlIsInLexRange precheck: the last
+// member must not be before the range nor the first after it. With equal
+// scores (the only case where lex ranges are meaningful) the walks below
+// imply it; with mixed scores it decides the answer, and Ferry gives the
+// same one as Redis does for a listpack.
+func (z *ZSet) lpMayHold(below, inMax func(m []byte, s float64) bool) bool {
+	if len(z.lp) == 0 {
+		return false
+	}
+	m, s, _ := zlpEntry(z.lp, 0)
+	if !inMax(m, s) {
+		return false
+	}
+	var lm []byte
+	var ls float64
+	for off := 0; off < len(z.lp); {
+		lm, ls, off = zlpEntry(z.lp, off)
+	}
+	return !below(lm, ls)
+}
+
 // lastIn returns the 0-based rank of the last member not after the range
 // that is also not before it, or -1.
 func (z *ZSet) lastIn(below, inMax func(m []byte, s float64) bool) int {
@@ -295,15 +327,19 @@ func (z *ZSet) lastIn(below, inMax func(m []byte, s float64) bool) int {
 		}
 		return rank - 1
 	}
+	// Redis walks back from the tail to the first member not after the
+	// range; walking forward, that is the last such member.
+	if !z.lpMayHold(below, inMax) {
+		return -1
+	}
 	last, i := -1, 0
 	var lm []byte
 	var ls float64
 	for off := 0; off < len(z.lp); i++ {
 		m, s, next := zlpEntry(z.lp, off)
-		if !inMax(m, s) {
-			break
+		if inMax(m, s) {
+			last, lm, ls = i, m, s
 		}
-		last, lm, ls = i, m, s
 		off = next
 	}
 	if last < 0 || below(lm, ls) {
@@ -328,7 +364,20 @@ func (z *ZSet) rankSpan(below, inMax func([]byte, float64) bool) (int, int, bool
 	if f < 0 {
 		return 0, 0, false
 	}
-	return f, z.lastIn(below, inMax), true
+	if z.sl != nil {
+		return f, z.lastIn(below, inMax), true
+	}
+	// Counting and removal run forward from the first member while members
+	// are not after the range, as Redis's listpack code does.
+	l := f
+	z.iter(f+1, false, func(m []byte, s float64) bool {
+		if !inMax(m, s) {
+			return false
+		}
+		l++
+		return true
+	})
+	return f, l, true
 }
 
 // iter calls fn for members from 0-based rank r on, ascending or
@@ -466,6 +515,16 @@ func (z *ZSet) RangeByLex(r LexRange, reverse bool, offset, count int, fn func(m
 	}
 	below, inMax := lexFns(r)
 	z.rangeBy(below, inMax, reverse, offset, count, fn)
+}
+
+// LexRangeLen returns how many members RangeByLex with the same arguments
+// visits. Lex ranges over mixed scores are not monotonic, so it walks the
+// range (bounded by offset+count) rather than subtracting ranks: the count
+// always equals what the walk returns.
+func (z *ZSet) LexRangeLen(r LexRange, reverse bool, offset, count int) int {
+	n := 0
+	z.RangeByLex(r, reverse, offset, count, func([]byte, float64) bool { n++; return true })
+	return n
 }
 
 func (z *ZSet) rangeBy(below, inMax func([]byte, float64) bool, reverse bool, offset, count int, fn func([]byte, float64) bool) {

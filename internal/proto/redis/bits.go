@@ -71,18 +71,18 @@ func (c *Conn) bitOffset(b []byte, width int) (int64, bool) {
 // bitsFor returns e's value for a bit write that reaches byte need-1. When
 // the value is long enough it is the entry's own bytes, to read freely but
 // to change only through writableValue; otherwise (grown) it is a new
-// zero-padded copy to change at will and install with storeBits. e is nil
-// for a missing key.
-func bitsFor(e *keyspace.Entry, need int64) (v []byte, grown bool) {
-	if e != nil {
-		v = e.Value()
+// zero-padded value to change at will, then install with storeBits (the
+// entry's own, already grown, or a new buffer when e is nil for a missing key).
+func bitsFor(t *keyspace.Txn, e *keyspace.Entry, need int64) (v []byte, grown bool) {
+	if e == nil {
+		return make([]byte, need), true
 	}
-	if e != nil && int64(len(v)) >= need {
+	if v = e.Value(); int64(len(v)) >= need {
 		return v, false
 	}
-	buf := make([]byte, need)
-	copy(buf, v)
-	return buf, true
+	// Grown in place with spare room, so a bitmap set bit by bit past its
+	// end costs linear time; storeBits has nothing left to do for it.
+	return t.GrowValue(e, int(need)), true
 }
 
 // writableValue returns e's value for changing in place, and marks the key
@@ -101,8 +101,6 @@ func writableValue(t *keyspace.Txn, e *keyspace.Entry) []byte {
 func storeBits(t *keyspace.Txn, key []byte, e *keyspace.Entry, v []byte) {
 	if e == nil {
 		e = t.SetString(key, v, 0, 0)
-	} else {
-		t.SetValue(e, v)
 	}
 	markString(t, e, markRaw)
 }
@@ -128,7 +126,7 @@ func cmdSetBit(c *Conn, args [][]byte) {
 	if c.wrongType(e, keyspace.TypeString) {
 		return
 	}
-	v, grown := bitsFor(e, off>>3+1)
+	v, grown := bitsFor(t, e, off>>3+1)
 	i, shift := off>>3, 7-uint(off&7)
 	old := int64(v[i]>>shift) & 1
 	if !grown && old == on {
@@ -614,7 +612,7 @@ func (c *Conn) bitfield(args [][]byte, readonlyCmd bool) {
 	if c.wrongType(e, keyspace.TypeString) {
 		return
 	}
-	v, grown := bitsFor(e, maxBit>>3+1)
+	v, grown := bitsFor(t, e, maxBit>>3+1)
 	c.out.Array(len(ops))
 	changed := false
 	for _, o := range ops {

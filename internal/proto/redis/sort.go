@@ -151,6 +151,17 @@ func (c *Conn) sort(args [][]byte, readonly bool) {
 		dontsort, alpha, sortby = false, true, nil
 	}
 
+	// Redis converts a listpack sorted set to a skiplist for good before
+	// sorting it ("Destructively convert encoded sorted sets for SORT"),
+	// which OBJECT ENCODING shows; so does Ferry.
+	if e != nil && typ == keyspace.TypeZSet {
+		if z := e.Object().(*ds.ZSet); z.Encoding() == "listpack" {
+			z = t.Mutable(e).(*ds.ZSet)
+			z.ToSkiplist()
+			t.Resized(e, z.MemSize())
+		}
+	}
+
 	var length int
 	if e != nil {
 		switch typ {

@@ -376,7 +376,8 @@ func cmdAppend(c *Conn, args [][]byte) {
 		c.out.Error(errStringTooBig)
 		return
 	}
-	t.SetValue(e, c.concat(old, args[2]))
+	v := t.GrowValue(e, len(old)+len(args[2]))
+	copy(v[len(v)-len(args[2]):], args[2])
 	markString(t, e, markRaw)
 	c.notify(notifyString, "append", args[1])
 	c.out.Int(int64(len(e.Value())))
@@ -471,13 +472,16 @@ func cmdSetRange(c *Conn, args [][]byte) {
 		return
 	}
 	size := max(int64(len(old)), off+int64(len(val)))
-	buf := make([]byte, size)
-	copy(buf, old)
-	copy(buf[off:], val)
-	if e == nil {
+	switch {
+	case e == nil:
+		buf := make([]byte, size)
+		copy(buf[off:], val)
 		e = t.SetString(args[1], buf, 0, 0)
-	} else {
-		t.SetValue(e, buf)
+	case size > int64(len(old)):
+		copy(t.GrowValue(e, int(size))[off:], val)
+	default:
+		t.SetValue(e, old) // in place (a fresh copy if a snapshot reads it)
+		copy(e.Value()[off:], val)
 	}
 	markString(t, e, markRaw)
 	c.notify(notifyString, "setrange", args[1])

@@ -576,7 +576,7 @@ func (c *Conn) zrange(args [][]byte, src int, store bool, kind zrangeKind, dir z
 		case zrScore:
 			n = limitCount(z.Count(sr), offset, limit)
 		case zrLex:
-			n = limitCount(z.LexCount(lr), offset, limit)
+			n = z.LexRangeLen(lr, reverse, int(min(offset, math.MaxInt)), int(limit))
 		}
 	}
 	rangeOf := func(fn func(m []byte, s float64) bool) {
