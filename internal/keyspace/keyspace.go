@@ -79,6 +79,13 @@ type Observer interface {
 	KeyEvent(kind EventKind, db int, e *Entry)
 }
 
+// MissObserver is an Observer that also hears of reads that found nothing
+// (Lookup of a missing or expired key: Redis's "keymiss" notification).
+// The same rules apply: the key's shard is locked; key must not be kept.
+type MissObserver interface {
+	KeyMiss(db int, key []byte)
+}
+
 // Config sets up a Keyspace.
 type Config struct {
 	Databases int         // number of databases (Redis's "databases"); default 16
@@ -99,6 +106,8 @@ type Keyspace struct {
 	mask      uint32
 	observers atomic.Pointer[[]Observer]
 	hz        int
+
+	noActiveExpire atomic.Bool // DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when touched
 
 	used   atomic.Int64
 	limit  atomic.Int64
@@ -185,6 +194,23 @@ func (ks *Keyspace) notify(kind EventKind, s *shard, e *Entry) {
 		o.KeyEvent(kind, db, e)
 	}
 }
+
+// notifyMiss tells MissObservers that a read of key found nothing.
+func (ks *Keyspace) notifyMiss(db int, key []byte) {
+	obs := ks.observers.Load()
+	if obs == nil {
+		return
+	}
+	for _, o := range *obs {
+		if m, ok := o.(MissObserver); ok {
+			m.KeyMiss(db, key)
+		}
+	}
+}
+
+// SetActiveExpire turns the background expiry sweep on or off (Redis's
+// DEBUG SET-ACTIVE-EXPIRE, which tests use to see lazy expiry alone).
+func (ks *Keyspace) SetActiveExpire(on bool) { ks.noActiveExpire.Store(!on) }
 
 // Close stops background work. The keyspace stays readable.
 func (ks *Keyspace) Close() {
@@ -415,7 +441,7 @@ func (ks *Keyspace) sweepShard(s *shard) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for len(s.heap) > 0 && s.heap[0].expire <= nowMs {
+	for len(s.heap) > 0 && s.heap[0].expire <= nowMs && !ks.noActiveExpire.Load() {
 		if n == sweepBudget {
 			return true
 		}

@@ -203,6 +203,7 @@ func (t *Txn) Rename(e *Entry, newKey []byte, dstDB int) *Entry {
 	e.cas = dst.nextCAS()
 	t.dirty++
 	t.ks.modified(dst, dstDB, newKey)
+	t.ks.notify(EventNew, dst, e) // the key is new where it lands (Redis's dbAdd)
 	return e
 }
 

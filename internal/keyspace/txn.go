@@ -121,11 +121,27 @@ func (t *Txn) LookupExpired(key []byte) (*Entry, bool) {
 	e, expired := t.find(s, key)
 	if e == nil {
 		s.misses.Add(1)
+		t.ks.notifyMiss(t.db, key)
 		return nil, expired
 	}
 	s.hits.Add(1)
 	t.touch(s, e)
 	return e, false
+}
+
+// LookupNoTouch is Lookup that leaves the entry's LRU/LFU clock alone
+// (Redis's LOOKUP_NOTOUCH: EXISTS, TYPE, TTL); hits, misses and keymiss
+// are reported as by Lookup.
+func (t *Txn) LookupNoTouch(key []byte) *Entry {
+	s := t.shard(key)
+	e, _ := t.find(s, key)
+	if e == nil {
+		s.misses.Add(1)
+		t.ks.notifyMiss(t.db, key)
+		return nil
+	}
+	s.hits.Add(1)
+	return e
 }
 
 // Peek finds key without counting or marking it used (lazy expiry still

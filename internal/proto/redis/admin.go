@@ -362,6 +362,8 @@ func cmdDebug(c *Conn, args [][]byte) {
 		time.Sleep(time.Duration(secs * float64(time.Second)))
 		c.out.OK()
 	case equalFold(args[1], "set-active-expire") && len(args) == 3:
+		n, _ := strconv.Atoi(string(args[2])) // Redis reads it with atoi
+		c.srv.ks.SetActiveExpire(n != 0)
 		c.out.OK()
 	case equalFold(args[1], "object") && len(args) == 3:
 		t := c.lock(args[2])

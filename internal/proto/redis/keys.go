@@ -60,7 +60,7 @@ func cmdExists(c *Conn, args [][]byte) {
 	t := c.lockKeys(keys)
 	n := 0
 	for _, k := range keys {
-		if t.Peek(k) != nil {
+		if t.LookupNoTouch(k) != nil {
 			n++
 		}
 	}
@@ -70,7 +70,7 @@ func cmdExists(c *Conn, args [][]byte) {
 
 func cmdType(c *Conn, args [][]byte) {
 	t := c.lock(args[1])
-	e := t.Peek(args[1])
+	e := t.LookupNoTouch(args[1])
 	typ := keyspace.TypeNone
 	if e != nil {
 		typ = e.Type()
@@ -167,7 +167,7 @@ func lowerName(s string) string {
 // ttl implements TTL, PTTL, EXPIRETIME and PEXPIRETIME.
 func (c *Conn) ttl(key []byte, absolute bool, unit int64) {
 	t := c.lock(key)
-	e := t.Peek(key)
+	e := t.LookupNoTouch(key)
 	var exp, now int64
 	if e != nil {
 		exp, now = e.Expire(), t.NowMs()
@@ -260,7 +260,7 @@ func cmdCopy(c *Conn, args [][]byte) {
 	}
 	t := c.lockKeys(args[1:3])
 	defer c.unlock(t)
-	e := t.Peek(src)
+	e := t.Lookup(src)
 	if e == nil {
 		c.out.Int(0)
 		return
@@ -439,8 +439,7 @@ func cmdTouch(c *Conn, args [][]byte) {
 	t := c.lockKeys(keys)
 	n := 0
 	for _, k := range keys {
-		if e := t.Peek(k); e != nil {
-			t.Touch(e)
+		if t.Lookup(k) != nil {
 			n++
 		}
 	}

@@ -426,15 +426,11 @@ func (c *Conn) move(t *keyspace.Txn, src, dst []byte, fromLeft, toLeft bool) (mo
 	take := func(b []byte) { v = append([]byte(nil), b...) }
 	if fromLeft {
 		sl.PopLeft(1, take)
-		c.notify(notifyList, "lpop", src)
 	} else {
 		sl.PopRight(1, take)
-		c.notify(notifyList, "rpop", src)
 	}
 	if string(src) == string(dst) {
 		dl, de = sl, se
-	} else {
-		c.changed(t, se)
 	}
 	if dl == nil {
 		dl = c.srv.newList()
@@ -446,6 +442,16 @@ func (c *Conn) move(t *keyspace.Txn, src, dst []byte, fromLeft, toLeft bool) (mo
 	} else {
 		dl.PushRight(v)
 		c.notify(notifyList, "rpush", dst)
+	}
+	// Redis (lmoveGenericCommand) announces the push, then the pop, then
+	// the deletion of an emptied source.
+	if fromLeft {
+		c.notify(notifyList, "lpop", src)
+	} else {
+		c.notify(notifyList, "rpop", src)
+	}
+	if string(src) != string(dst) {
+		c.changed(t, se)
 	}
 	c.changed(t, de)
 	c.logAs([]byte("LMOVE"), src, dst, sideName(fromLeft), sideName(toLeft))

@@ -44,7 +44,7 @@ var notifyLetters = []struct {
 	{'m', notifyKeyMiss}, {'n', notifyNew},
 }
 
-var errNotifyClass = errors.New("Invalid event class character. Use 'Ag$lszhxeKEtmdn'.")
+var errNotifyClass = errors.New("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
 
 func parseNotifyFlags(s string) (uint32, error) {
 	var f uint32
@@ -67,6 +67,10 @@ func parseNotifyFlags(s string) (uint32, error) {
 	return f, nil
 }
 
+// formatNotifyFlags writes the setting back as Redis 7.0.15's
+// keyspaceEventsFlagsToString does: 'A' or the class letters, 'n' among
+// the classes only when there is no 'A' (7.0 drops it after 'A'), then K,
+// E and m.
 func formatNotifyFlags(f uint32) string {
 	var b strings.Builder
 	if f&notifyAll == notifyAll {
@@ -77,8 +81,11 @@ func formatNotifyFlags(f uint32) string {
 				b.WriteByte(l.c)
 			}
 		}
+		if f&notifyNew != 0 {
+			b.WriteByte('n')
+		}
 	}
-	for _, l := range notifyLetters[10:] {
+	for _, l := range notifyLetters[10:13] { // K, E, m
 		if f&l.flag != 0 {
 			b.WriteByte(l.c)
 		}
@@ -119,6 +126,12 @@ func (s *Server) notifyDB(class uint32, event string, key []byte, db int) {
 		ch = append(ch, event...)
 		s.hub.Publish(ch, key)
 	}
+}
+
+// KeyMiss publishes "keymiss" when a read finds no key
+// (keyspace.MissObserver).
+func (s *Server) KeyMiss(db int, key []byte) {
+	s.notifyDB(notifyKeyMiss, "keymiss", key, db)
 }
 
 // KeyEvent publishes expired, evicted and new-key events the keyspace

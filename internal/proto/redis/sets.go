@@ -330,7 +330,7 @@ func (c *Conn) sinter(keys [][]byte, dst []byte, cardOnly bool, limit int64) {
 	}
 	t := c.lockKeys(lockKeys)
 	defer c.unlock(t)
-	sets, ok := c.loadSets(t, keys, dst == nil)
+	sets, ok := c.loadSets(t, keys, true) // reads, STORE too (keymiss as in Redis 7.0)
 	if !ok {
 		return
 	}
@@ -419,7 +419,7 @@ func (c *Conn) sunionDiff(keys [][]byte, dst []byte, diff bool) {
 	}
 	t := c.lockKeys(lockKeys)
 	defer c.unlock(t)
-	sets, ok := c.loadSets(t, keys, dst == nil)
+	sets, ok := c.loadSets(t, keys, true) // reads, STORE too (keymiss as in Redis 7.0)
 	if !ok {
 		return
 	}

@@ -150,7 +150,12 @@ func cmdSet(c *Conn, args [][]byte) {
 	if !ok {
 		return
 	}
-	old := t.Peek(key)
+	var old *keyspace.Entry
+	if o.get {
+		old = t.Lookup(key) // GET reads as GET does: stats, keymiss
+	} else {
+		old = t.Peek(key)
+	}
 	if o.get && old != nil && old.Type() != keyspace.TypeString {
 		c.out.Error(errWrongType)
 		return
@@ -286,7 +291,7 @@ func cmdMSetNX(c *Conn, args [][]byte) {
 func cmdGetSet(c *Conn, args [][]byte) {
 	t := c.lock(args[1])
 	defer c.unlock(t)
-	old := t.Peek(args[1])
+	old := t.Lookup(args[1]) // read as GET does: stats, keymiss
 	if c.wrongType(old, keyspace.TypeString) {
 		return
 	}
