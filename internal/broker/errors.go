@@ -60,6 +60,7 @@ type Error struct {
 	Text string
 }
 
+// Error returns the reply text.
 func (e *Error) Error() string { return e.Text }
 
 // ConnectionLevel reports whether the code is a connection exception (the

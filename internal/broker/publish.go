@@ -29,16 +29,20 @@ func (ch *Channel) Publish(m *Message, mandatory, immediate bool) error {
 		return err
 	}
 	vh := ch.vh
+	// One read lock covers lookup, checks and routing; RabbitMQ's order
+	// of checks is kept (exchange, internal, then properties).
 	vh.mu.RLock()
 	x := vh.exchanges[m.Exchange]
-	vh.mu.RUnlock()
 	if x == nil {
+		vh.mu.RUnlock()
 		return errNotFound("exchange", m.Exchange, vh.name)
 	}
 	if x.internal {
+		vh.mu.RUnlock()
 		return newError(CodeAccessRefused, "cannot publish to internal %s", rs("exchange", m.Exchange, vh.name))
 	}
 	if err := ch.prepare(m); err != nil {
+		vh.mu.RUnlock()
 		return err
 	}
 	var seq uint64
@@ -48,17 +52,9 @@ func (ch *Channel) Publish(m *Message, mandatory, immediate bool) error {
 	}
 	ch.stats.published.Add(1)
 	if x.name == "" && strings.HasPrefix(m.RoutingKey, replyToPrefix) {
+		vh.mu.RUnlock()
 		ch.publishReply(m, mandatory, seq)
 		return nil
-	}
-	vh.mu.RLock()
-	if x.deleted {
-		// Deleted since the lookup: route as if it had just happened.
-		x = vh.exchanges[m.Exchange]
-		if x == nil {
-			vh.mu.RUnlock()
-			return errNotFound("exchange", m.Exchange, vh.name)
-		}
 	}
 	vh.routeLocked(x, m.RoutingKey, m.routeExtra(), m.Headers, &ch.scratch)
 	vh.mu.RUnlock()

@@ -118,6 +118,7 @@ type CorruptError struct {
 	Reason string
 }
 
+// Error names the file, the offset and what is wrong there.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("msgstore: %s: corrupt at offset %d: %s", e.File, e.Offset, e.Reason)
 }
