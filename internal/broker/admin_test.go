@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -111,5 +112,42 @@ func TestDeadLetterRoutingKeyDropsCC(t *testing.T) {
 	death := p.Headers["x-death"].([]any)[0].(map[string]any)
 	if !valuesEqual(death["routing-keys"], []any{"src", "elsewhere"}) || death["reason"] != "rejected" {
 		t.Fatalf("x-death %v", death)
+	}
+}
+
+// otherDecimal stands in for the wire package's decimal type.
+type otherDecimal struct {
+	Scale uint8
+	Value int32
+}
+
+func TestTypedArgumentsRoundTrip(t *testing.T) {
+	in := Table{
+		"s": "str", "x": []byte{0, 1}, "t": true, "b": int8(-1), "B": uint8(2), "sh": int16(-3), "u": uint16(4),
+		"I": int32(-5), "i": uint32(6), "l": int64(1) << 62, "f": float32(1.5), "d": 2.25,
+		"T": time.Unix(1700000000, 0), "V": nil, "A": []any{"a", int32(1)}, "F": map[string]any{"k": int64(9)},
+		"D": Decimal{Scale: 2, Value: 150}, "wD": otherDecimal{Scale: 2, Value: 150},
+	}
+	raw, err := json.Marshal(encodeTable(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytesReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	out, err := decodeTable(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range in {
+		if typeName(out[k]) != typeName(v) || !valuesEqual(out[k], v) {
+			t.Errorf("%s: %#v (%s) came back as %#v (%s)", k, v, typeName(v), out[k], typeName(out[k]))
+		}
+	}
+	if typeName(otherDecimal{}) != "decimal" || typeClass(otherDecimal{}) != "int" {
+		t.Fatal("foreign decimal type not recognised")
 	}
 }

@@ -16,6 +16,23 @@ import (
 // (table) and nil (void).
 type Table = map[string]any
 
+// Decimal is the AMQP decimal field type, Value × 10^-Scale. The broker
+// uses it for decimals it reads back from definitions.json; a front end's
+// own decimal type is recognised too, provided its name ends in Decimal
+// and it has the fields Scale and Value in that order (as the wire
+// package's does).
+type Decimal struct {
+	Scale uint8
+	Value int32
+}
+
+func isDecimal(v any) bool {
+	if _, ok := v.(Decimal); ok {
+		return true
+	}
+	return strings.HasSuffix(fmt.Sprintf("%T", v), "Decimal")
+}
+
 // typeName returns RabbitMQ's name for the AMQP field type of v, as it
 // appears in error texts ("signedint", "longstr" …).
 func typeName(v any) string {
@@ -53,6 +70,9 @@ func typeName(v any) string {
 	case nil:
 		return "void"
 	}
+	if isDecimal(v) {
+		return "decimal"
+	}
 	return fmt.Sprintf("%T", v)
 }
 
@@ -64,6 +84,9 @@ func typeClass(v any) string {
 		return "int"
 	case float32, float64:
 		return "float"
+	}
+	if isDecimal(v) {
+		return "int" // rabbit_misc:type_class(decimal)
 	}
 	return typeName(v)
 }
@@ -171,6 +194,9 @@ func valuesEqual(a, b any) bool {
 			}
 		}
 		return true
+	}
+	if isDecimal(a) && isDecimal(b) {
+		return fmt.Sprint(a) == fmt.Sprint(b)
 	}
 	return false
 }

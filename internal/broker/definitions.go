@@ -357,9 +357,32 @@ func encodeValue(v any) map[string]any {
 	case float32:
 		val = jsonFloat(float64(x))
 	default:
-		val = v
+		if tn == "decimal" {
+			var d Decimal
+			fmt.Sscanf(fmt.Sprint(v), "{%d %d}", &d.Scale, &d.Value)
+			val = map[string]any{"scale": d.Scale, "value": d.Value}
+		} else if _, ok := v.(bool); !ok && !isPlainJSON(v) {
+			// A type the broker does not know: keep its text rather
+			// than fail the whole save.
+			tn, val = "longstr", fmt.Sprint(v)
+		} else {
+			val = v
+		}
 	}
 	return map[string]any{"type": tn, "value": val}
+}
+
+// isPlainJSON reports whether v is an AMQP value encodeValue passes to
+// JSON as it is (strings, integers, bools, nil).
+func isPlainJSON(v any) bool {
+	if _, ok := toInt(v); ok {
+		return true
+	}
+	switch v.(type) {
+	case string, bool, nil:
+		return true
+	}
+	return false
 }
 
 // jsonFloat keeps NaN and infinities (which JSON cannot hold) as 0; they
@@ -428,6 +451,16 @@ func decodeValue(v any) (any, error) {
 			return nil, fmt.Errorf("table value %v", val)
 		}
 		return decodeTable(m)
+	case "decimal":
+		m, _ := val.(map[string]any)
+		s, _ := m["scale"].(json.Number)
+		v, _ := m["value"].(json.Number)
+		si, err1 := s.Int64()
+		vi, err2 := v.Int64()
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("decimal value %v", val)
+		}
+		return Decimal{Scale: uint8(si), Value: int32(vi)}, nil
 	}
 	n, ok := val.(json.Number)
 	if !ok {
