@@ -124,6 +124,28 @@ func (t *Txn) Ready(key []byte) {
 	t.signalWaiter(s, t.db, key)
 }
 
+// ReadyAfter signals the client queued on key right after w (the first
+// if w is not queued there): a woken client that could not be served
+// passes the wake-up down the line.
+func (t *Txn) ReadyAfter(key []byte, w *Waiter) {
+	s := t.shard(key)
+	if len(s.waiters) == 0 {
+		return
+	}
+	list := s.waiters[t.db][string(key)]
+	for i, x := range list {
+		if x == w {
+			if i+1 < len(list) {
+				list[i+1].signal()
+			}
+			return
+		}
+	}
+	if len(list) > 0 {
+		list[0].signal()
+	}
+}
+
 func (t *Txn) signalWaiter(s *shard, db int, key []byte) {
 	if len(s.waiters) == 0 {
 		return

@@ -96,7 +96,9 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(t *keyspace.
 		case <-w.Ready:
 			t := c.srv.ks.LockKeys(c.db, keys)
 			c.propDirty = 0
+			c.blockRetry = true
 			served := try(&t)
+			c.blockRetry = false
 			c.propagated(&t)
 			if served {
 				for _, k := range keys {
@@ -105,6 +107,16 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(t *keyspace.
 				// Whatever is left is for the next client in line.
 				for _, k := range keys {
 					t.Ready(k)
+				}
+			} else {
+				// A key that holds data this client cannot use (another
+				// type) goes to the next in line, as Redis tries every
+				// waiter; this one keeps its place. An empty key wakes
+				// nobody: no one behind could be served before this one.
+				for _, k := range keys {
+					if t.Peek(k) != nil {
+						t.ReadyAfter(k, w)
+					}
 				}
 			}
 			t.Unlock()

@@ -65,6 +65,8 @@ type Conn struct {
 
 	blockMu   sync.Mutex
 	blockedOn *keyspace.Waiter // set while in a blocking command
+	// blockRetry is set while a blocked command retries after a wake-up.
+	blockRetry bool
 	unblock   chan unblockKind // CLIENT UNBLOCK's way in
 
 	subs  pubsubState

@@ -520,7 +520,7 @@ func cmdHScan(c *Conn, args [][]byte) {
 	next := scanSteps(cursor, o.count, func(cur uint64) (uint64, int) {
 		n := 0
 		next := h.Scan(cur, func(f, v []byte) {
-			n++
+			n += 2 // Redis counts the reply's entries: field and value
 			if o.match == nil || glob.Match(o.match, f) {
 				items.add(f)
 				items.add(v)

@@ -407,11 +407,24 @@ func parseSide(b []byte) (left bool, ok bool) {
 	return false, false
 }
 
+// sourceList looks up a key a command pops from. When a blocked client
+// retries after a wake-up, a key that now holds another type counts as
+// empty, so the client stays blocked: Redis serves list waiters only from
+// lists. Otherwise it is getList (WRONGTYPE replied).
+func (c *Conn) sourceList(t *keyspace.Txn, key []byte) (*ds.List, *keyspace.Entry, bool) {
+	if c.blockRetry {
+		if e := t.Peek(key); e != nil && e.Type() != keyspace.TypeList {
+			return nil, nil, true
+		}
+	}
+	return c.getList(t, key, false)
+}
+
 // move pops one element from src (left or right end) and pushes it onto
 // dst, atomically; keys are locked by t. It replies and reports whether
 // anything moved.
 func (c *Conn) move(t *keyspace.Txn, src, dst []byte, fromLeft, toLeft bool) (moved, ok bool) {
-	sl, se, ok := c.getList(t, src, false)
+	sl, se, ok := c.sourceList(t, src)
 	if !ok {
 		return false, false
 	}
@@ -526,7 +539,7 @@ func (c *Conn) parseMPop(args [][]byte, i int, sides func([]byte) (bool, bool)) 
 // [elements]]; it reports whether one was found (false: nothing replied).
 func (c *Conn) mpopList(t *keyspace.Txn, keys [][]byte, left bool, count int) (found, ok bool) {
 	for _, k := range keys {
-		l, e, ok := c.getList(t, k, false)
+		l, e, ok := c.sourceList(t, k)
 		if !ok {
 			return false, false
 		}
@@ -566,7 +579,7 @@ func (c *Conn) bpop(args [][]byte, left bool) {
 	failed := false
 	served := c.block(keys, timeout, func(t *keyspace.Txn) bool {
 		for _, k := range keys {
-			l, e, ok := c.getList(t, k, false)
+			l, e, ok := c.sourceList(t, k)
 			if !ok {
 				failed = true
 				return true

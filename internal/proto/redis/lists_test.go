@@ -202,3 +202,43 @@ func splitLines(s string) []string {
 	}
 	return append(out, s[start:])
 }
+
+// TestBlockedWaitersOfOtherTypes: a woken client that cannot use the key
+// (it waits for another type, or the key changed type) keeps waiting and
+// the clients behind it still get served, as Redis tries every waiter.
+func TestBlockedWaitersOfOtherTypes(t *testing.T) {
+	ts := startServer(t, Config{}, keyspace.Config{})
+	ctx := context.Background()
+	ctl := clientFor(t, ts, 2)
+
+	zwait := make(chan error, 1)
+	go func() { zwait <- clientFor(t, ts, 2).BZPopMin(ctx, 3*time.Second, "k").Err() }()
+	waitBlocked(t, ctl, 1)
+	lwait := make(chan []string, 1)
+	go func() { v, _ := clientFor(t, ts, 2).BLPop(ctx, 3*time.Second, "k").Result(); lwait <- v }()
+	waitBlocked(t, ctl, 2)
+	ctl.RPush(ctx, "k", "x")
+	select {
+	case v := <-lwait:
+		if len(v) != 2 || v[1] != "x" {
+			t.Fatalf("BLPOP behind a BZPOPMIN got %v", v)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("BLPOP behind a BZPOPMIN on the same key was never served")
+	}
+	if err := <-zwait; err != goredis.Nil {
+		t.Fatalf("BZPOPMIN: %v, want a timeout", err)
+	}
+
+	// The key turns into a string while a BLPOP waits: it keeps waiting.
+	got := make(chan []string, 1)
+	go func() { v, _ := clientFor(t, ts, 2).BLPop(ctx, 5*time.Second, "t").Result(); got <- v }()
+	waitBlocked(t, ctl, 1)
+	ctl.Set(ctx, "t", "str", 0)
+	time.Sleep(50 * time.Millisecond)
+	ctl.Del(ctx, "t")
+	ctl.RPush(ctx, "t", "y")
+	if v := <-got; len(v) != 2 || v[1] != "y" {
+		t.Fatalf("BLPOP after its key was a string got %v, want [t y]", v)
+	}
+}
