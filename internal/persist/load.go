@@ -29,11 +29,9 @@ type loadProgress struct {
 
 // Load reads the dataset at startup, as Redis 7 does: from the AOF when
 // appendonly is on (an AOF that does not exist yet means an empty
-// dataset), else from dump.rdb. While it runs, Loading reports true and
-// the front ends answer -LOADING. It logs progress (percent, keys/s).
+// dataset), else from dump.rdb. Loading reports true from New until Start
+// (the front ends answer -LOADING). It logs progress (percent, keys/s).
 func (m *Manager) Load() error {
-	m.loading.Store(true)
-	defer m.loading.Store(false)
 	cfg := m.Config()
 	m.progress.reset()
 	start := time.Now()

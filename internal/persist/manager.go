@@ -143,6 +143,11 @@ func New(ks *keyspace.Keyspace, cfg Config, log *slog.Logger, limits func() Limi
 	}
 	m := &Manager{ks: ks, cfg: cfg, log: log, limits: limits, replay: replay,
 		stop: make(chan struct{}), done: make(chan struct{})}
+	// Until Load and Start are done the dataset is not served: clients get
+	// -LOADING from the start, so that no write slips in before the load
+	// (it would be overwritten) or before the AOF is open (it would not be
+	// logged).
+	m.loading.Store(true)
 	m.bgsaveOK.Store(true)
 	m.rewriteOK.Store(true)
 	m.lastSave.Store(time.Now().Unix())
@@ -164,8 +169,9 @@ func (m *Manager) writer() *aof.Writer {
 	return m.aof
 }
 
-// Start opens the AOF for appending (after Load) and starts the save-point
-// and auto-rewrite cron.
+// Start opens the AOF for appending (after Load), starts the save-point
+// and auto-rewrite cron, and ends the loading state: writes are accepted
+// from now on.
 func (m *Manager) Start() error {
 	cfg := m.Config()
 	if cfg.AppendOnly {
@@ -177,6 +183,7 @@ func (m *Manager) Start() error {
 		}
 	}
 	go m.cron()
+	m.loading.Store(false)
 	return nil
 }
 
