@@ -1,7 +1,6 @@
 package memcache
 
 import (
-	"runtime"
 	"strconv"
 
 	"ferry/internal/bufpool"
@@ -68,11 +67,6 @@ func (c *conn) serve() {
 		if !c.flush() || c.closing {
 			return
 		}
-		// Let other connections run before reading again: a client that
-		// waits for its reply has usually sent its next request by the time
-		// this one runs again, which saves the read that would only have
-		// found the socket empty (see docs/benchmarks.md).
-		runtime.Gosched()
 		if !c.fill() {
 			return
 		}

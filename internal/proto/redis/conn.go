@@ -1,7 +1,6 @@
 package redis
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,11 +109,6 @@ func (s *Server) ServeConn(nc *netsrv.Conn) {
 		if !c.flush() || c.closing {
 			return
 		}
-		// Let other connections run before reading again: a client that
-		// waits for its reply has usually sent its next request by the time
-		// this one runs again, which saves the read that would only have
-		// found the socket empty (see docs/benchmarks.md).
-		runtime.Gosched()
 		if !c.fill() {
 			return
 		}
