@@ -195,9 +195,30 @@ var diffFamilies = map[string][]func(g diffGen) []string{
 		func(g diffGen) []string { return args("SADD", g.key(), g.member()) },
 		func(g diffGen) []string { return args("HSET", g.key(), g.member(), g.member()) },
 		func(g diffGen) []string { return args("ZADD", g.key(), g.pick("1", "2"), g.member()) },
+		func(g diffGen) []string { return args("SELECT", g.pick("0", "1", "0", "1", "x", "16", "-1", "99999999999")) },
+		func(g diffGen) []string { return args("MOVE", g.key(), g.pick("0", "1", "x", "16", "99999999999")) },
+		func(g diffGen) []string { return args("SWAPDB", g.pick("0", "1", "x"), g.pick("0", "1", "99")) },
+		func(g diffGen) []string { return args(g.pick("PING", "ECHO"), g.opt(70, g.member())) },
 		func(g diffGen) []string {
 			return args(g.pick("SORT", "SORT_RO"), g.key(), g.opt(30, "LIMIT", g.index(), g.index()), g.opt(40, "ALPHA"), g.opt(30, g.pick("ASC", "DESC")))
 		},
+	},
+	"tx": {
+		func(g diffGen) []string { return args("MULTI") },
+		func(g diffGen) []string { return args("EXEC") },
+		func(g diffGen) []string { return args(g.pick("DISCARD", "UNWATCH")) },
+		func(g diffGen) []string { return args("WATCH", g.key(), g.opt(30, g.key())) },
+		func(g diffGen) []string { return args("SET", g.key(), g.member()) },
+		func(g diffGen) []string { return args("GET", g.key()) },
+		func(g diffGen) []string { return args("INCR", g.key()) },
+		func(g diffGen) []string { return args("RPUSH", g.key(), g.member()) },
+		func(g diffGen) []string { return args("LPOP", g.key()) },
+		func(g diffGen) []string { return args("DEL", g.key()) },
+		func(g diffGen) []string { return args("EXPIRE", g.key(), g.pick("100000", "0", "x")) },
+		func(g diffGen) []string { return args(g.pick("GET", "SET", "INCR", "LPUSH"), g.opt(30, g.key())) }, // arity errors queue EXECABORT
+		func(g diffGen) []string { return args("NOSUCHCOMMAND", g.key()) },
+		func(g diffGen) []string { return args("SELECT", g.pick("1", "0"), g.opt(20, "0")) },
+		func(g diffGen) []string { return args("BLPOP", g.key(), "0.01") }, // does not block inside MULTI
 	},
 	"lists": {
 		func(g diffGen) []string {
