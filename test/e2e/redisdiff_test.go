@@ -195,7 +195,9 @@ var diffFamilies = map[string][]func(g diffGen) []string{
 		func(g diffGen) []string { return args("SADD", g.key(), g.member()) },
 		func(g diffGen) []string { return args("HSET", g.key(), g.member(), g.member()) },
 		func(g diffGen) []string { return args("ZADD", g.key(), g.pick("1", "2"), g.member()) },
-		func(g diffGen) []string { return args("SELECT", g.pick("0", "1", "0", "1", "x", "16", "-1", "99999999999")) },
+		func(g diffGen) []string {
+			return args("SELECT", g.pick("0", "1", "0", "1", "x", "16", "-1", "99999999999"))
+		},
 		func(g diffGen) []string { return args("MOVE", g.key(), g.pick("0", "1", "x", "16", "99999999999")) },
 		func(g diffGen) []string { return args("SWAPDB", g.pick("0", "1", "x"), g.pick("0", "1", "99")) },
 		func(g diffGen) []string { return args(g.pick("PING", "ECHO"), g.opt(70, g.member())) },
