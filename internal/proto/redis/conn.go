@@ -66,7 +66,7 @@ type Conn struct {
 	blockedOn *keyspace.Waiter // set while in a blocking command
 	// blockRetry is set while a blocked command retries after a wake-up.
 	blockRetry bool
-	unblock   chan unblockKind // CLIENT UNBLOCK's way in
+	unblock    chan unblockKind // CLIENT UNBLOCK's way in
 
 	subs  pubsubState
 	async *asyncOut   // set once the client subscribes: output is shared with publishers
