@@ -59,7 +59,8 @@ func (p *Proc) Log() string {
 var listeningRE = regexp.MustCompile(`msg=listening protocol=(\S+) addr=(\S+)`)
 
 // startFerry runs the binary with args (which must ask for port 0 on each
-// front end it enables) and waits until every expected protocol listens.
+// front end it enables: memcached, redis, amqp) and waits until every
+// expected protocol listens.
 func startFerry(t testing.TB, protocols []string, args ...string) *Proc {
 	t.Helper()
 	cmd := exec.Command(ferryBin, args...)
@@ -77,7 +78,7 @@ func startFerry(t testing.TB, protocols []string, args ...string) *Proc {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<16), 1<<20)
-		signalled := false
+		signalled, loaded := false, false
 		for sc.Scan() {
 			line := sc.Text()
 			p.mu.Lock()
@@ -85,7 +86,13 @@ func startFerry(t testing.TB, protocols []string, args ...string) *Proc {
 			if m := listeningRE.FindStringSubmatch(line); m != nil {
 				p.Addrs[m[1]] = m[2]
 			}
-			done := !signalled && len(p.Addrs) >= len(protocols)
+			// Listeners open before the dataset is loaded (clients get
+			// LOADING meanwhile): tests start once it is.
+			loaded = loaded || strings.Contains(line, "Ready to accept connections")
+			done := !signalled && loaded
+			for _, proto := range protocols {
+				done = done && p.Addrs[proto] != ""
+			}
 			p.mu.Unlock()
 			if done {
 				signalled = true

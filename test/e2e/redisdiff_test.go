@@ -506,7 +506,9 @@ func runDiff(t *testing.T, realAddr, ferryAddr, fam, proto string, seed int64, o
 		}
 		rb, err := b.do(cmd)
 		if err != nil {
-			t.Fatalf("ferry: %v after %q", err, cmd)
+			from := max(0, len(history)-20)
+			t.Fatalf("ferry: %v after %q (FERRY_DIFF_SEED=%d reproduces)\n recent commands:\n  %s",
+				err, cmd, seed, strings.Join(history[from:], "\n  "))
 		}
 		name := strings.ToUpper(cmd[0])
 		wa, wb := ra.raw, rb.raw

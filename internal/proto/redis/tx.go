@@ -127,6 +127,9 @@ func cmdExec(c *Conn, args [][]byte) {
 		return
 	}
 	c.execTxn = &t
+	// Unwatch before running the commands, as Redis: their own changes
+	// must not mark this client, and a queued UNWATCH finds nothing left.
+	c.unwatchAll()
 	c.execLogged = false
 	c.out.Array(len(m.cmds))
 	for _, q := range m.cmds {
@@ -139,7 +142,6 @@ func cmdExec(c *Conn, args [][]byte) {
 	}
 	c.execTxn = nil
 	t.Unlock()
-	c.unwatchAll()
 }
 
 func cmdWatch(c *Conn, args [][]byte) {
@@ -181,7 +183,11 @@ func (c *Conn) unwatchAll() {
 		return
 	}
 	for _, wk := range c.watch.keys {
-		c.srv.ks.Unwatch(wk.db, wk.key, c.watch.w)
+		if c.execTxn != nil { // inside EXEC every shard is locked already
+			c.execTxn.Unwatch(wk.db, wk.key, c.watch.w)
+		} else {
+			c.srv.ks.Unwatch(wk.db, wk.key, c.watch.w)
+		}
 	}
 	c.watch.keys = c.watch.keys[:0]
 	c.watch.w.Reset()
