@@ -4,6 +4,7 @@
 //	ferry [--directive value ...]      every front end, embedded defaults
 //	ferry memcached [memcached flags]  the memcached front end only
 //	ferry redis-server [redis.conf] [--option value ...]  the Redis front end only
+//	ferry amqp [--port 5672] [--dir ./data] [--option value ...]  the AMQP broker only
 //	ferry version
 package main
 
@@ -49,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg, err = parseMemcachedArgs(args, stdout)
 	case "redis-server":
 		cfg, err = parseRedisServerArgs(args, stdout)
+	case "amqp":
+		cfg, err = parseAMQPArgs(args, stdout)
 	case "version":
 		fmt.Fprintf(stdout, "ferry %s (memcached %s protocol)\n", server.Version, memcache.CompatVersion)
 		return 0
@@ -175,6 +178,7 @@ Usage:
   ferry [CONFIG-FILE] [--config FILE] [--DIRECTIVE VALUE ...]   run every front end
   ferry memcached [memcached's flags]                            memcached only (ferry memcached -h)
   ferry redis-server [redis.conf] [--option value ...]           Redis only (ferry redis-server -h)
+  ferry amqp [--port 5672] [--dir ./data] [--option value ...]   AMQP 0-9-1 broker only (ferry amqp -h)
   ferry version
 
 Options (each is also a config-file directive and a FERRY_<NAME> environment variable):
@@ -186,6 +190,6 @@ Options (each is also a config-file directive and a FERRY_<NAME> environment var
 		if v == "" {
 			v = `""`
 		}
-		fmt.Fprintf(w, "  --%-24s %s (default %s)\n", d.Name+" VALUE", d.Usage, v)
+		fmt.Fprintf(w, "  --%-38s %s (default %s)\n", d.Name+" VALUE", d.Usage, v)
 	}
 }

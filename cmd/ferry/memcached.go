@@ -138,6 +138,7 @@ func parseMemcachedSize(s string, unit int64) (int64, error) {
 func memcachedDefaults() config.Config {
 	cfg := config.Default()
 	cfg.Redis.Enabled = false
+	cfg.AMQP.Enabled = false
 	cfg.Persist.AppendOnly = false // memcached keeps nothing across restarts
 	cfg.Persist.Save = ""
 	cfg.MaxMemory = 64 << 20

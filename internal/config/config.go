@@ -26,6 +26,7 @@ type Config struct {
 
 	Memcached Memcached
 	Redis     Redis
+	AMQP      AMQP
 
 	Persist Persist
 
@@ -81,6 +82,24 @@ type Redis struct {
 	ConfigFile string
 }
 
+// AMQP configures the AMQP 0-9-1 front end and its broker, with
+// RabbitMQ's defaults. The broker keeps its definitions and message store
+// under <Dir>/amqp.
+type AMQP struct {
+	Enabled          bool
+	Addr             string // host:port
+	ChannelMax       int    // channel_max proposed to clients (2047)
+	FrameMax         int    // frame_max proposed to clients (131072)
+	Heartbeat        int    // heartbeat timeout proposed to clients, seconds (60; 0 = none)
+	MaxMessageSize   int64  // largest message body (128 MiB, max 512 MiB)
+	MaxConnections   int    // 0 = unlimited
+	HandshakeTimeout int    // milliseconds from accept to connection.open (10000)
+	// MemoryHighWatermark is RabbitMQ's vm_memory_high_watermark: a
+	// fraction of the machine's memory ("0.4") or an absolute size
+	// ("2gb"); message memory above it blocks publishers.
+	MemoryHighWatermark string
+}
+
 // Default returns the embedded defaults: every front end on its standard
 // port on the loopback interface.
 func Default() Config {
@@ -101,6 +120,16 @@ func Default() Config {
 			Enabled:    true,
 			Addr:       "127.0.0.1:6379",
 			MaxClients: 10000,
+		},
+		AMQP: AMQP{
+			Enabled:             true,
+			Addr:                "127.0.0.1:5672",
+			ChannelMax:          2047,
+			FrameMax:            131072,
+			Heartbeat:           60,
+			MaxMessageSize:      128 << 20,
+			HandshakeTimeout:    10000,
+			MemoryHighWatermark: "0.4",
 		},
 		Persist: Persist{
 			AppendOnly:               true,
@@ -240,6 +269,52 @@ var directives = []Directive{
 		func(c *Config) string { return strconv.Itoa(c.Redis.MaxClients) }},
 	{"timeout", "close Redis clients idle this many seconds (0 = never)", intSetter(func(c *Config) *int { return &c.Redis.Timeout }),
 		func(c *Config) string { return strconv.Itoa(c.Redis.Timeout) }},
+	{"amqp", "serve the AMQP 0-9-1 protocol (yes/no)", boolSetter(func(c *Config) *bool { return &c.AMQP.Enabled }),
+		func(c *Config) string { return yesNo(c.AMQP.Enabled) }},
+	{"amqp-addr", "AMQP listen address host:port", func(c *Config, v string) error {
+		c.AMQP.Addr = v
+		return nil
+	}, func(c *Config) string { return c.AMQP.Addr }},
+	{"amqp-channel-max", "AMQP channel_max offered to clients", intSetter(func(c *Config) *int { return &c.AMQP.ChannelMax }),
+		func(c *Config) string { return strconv.Itoa(c.AMQP.ChannelMax) }},
+	{"amqp-frame-max", "AMQP frame_max offered to clients (4096 or more)", intSetter(func(c *Config) *int { return &c.AMQP.FrameMax }),
+		func(c *Config) string { return strconv.Itoa(c.AMQP.FrameMax) }},
+	{"amqp-heartbeat", "AMQP heartbeat timeout offered to clients, seconds (0 = none)", intSetter(func(c *Config) *int { return &c.AMQP.Heartbeat }),
+		func(c *Config) string { return strconv.Itoa(c.AMQP.Heartbeat) }},
+	{"amqp-max-message-size", "largest AMQP message body, e.g. 128mb (at most 512mb)", func(c *Config, v string) error {
+		n, err := ParseMemory(v)
+		c.AMQP.MaxMessageSize = n
+		return err
+	}, func(c *Config) string { return strconv.FormatInt(c.AMQP.MaxMessageSize, 10) }},
+	{"amqp-max-connections", "AMQP connection limit (0 = none)", intSetter(func(c *Config) *int { return &c.AMQP.MaxConnections }),
+		func(c *Config) string { return strconv.Itoa(c.AMQP.MaxConnections) }},
+	{"amqp-handshake-timeout", "milliseconds an AMQP client has to open its connection", intSetter(func(c *Config) *int { return &c.AMQP.HandshakeTimeout }),
+		func(c *Config) string { return strconv.Itoa(c.AMQP.HandshakeTimeout) }},
+	{"amqp-memory-high-watermark", "broker memory that blocks publishers: fraction of RAM (0.4) or size (2gb); 0 = never", func(c *Config, v string) error {
+		if _, _, err := ParseWatermark(v); err != nil {
+			return err
+		}
+		c.AMQP.MemoryHighWatermark = strings.TrimSpace(v)
+		return nil
+	}, func(c *Config) string { return c.AMQP.MemoryHighWatermark }},
+}
+
+// ParseWatermark reads a memory high watermark as RabbitMQ's
+// vm_memory_high_watermark: a fraction of the machine's memory below 1
+// ("0.4", relative) or an absolute size with the units ParseMemory reads.
+func ParseWatermark(s string) (fraction float64, bytes int64, err error) {
+	s = strings.TrimSpace(s)
+	if f, ferr := strconv.ParseFloat(s, 64); ferr == nil && strings.ContainsAny(s, ".") {
+		if f < 0 || f >= 1 {
+			return 0, 0, fmt.Errorf("relative watermark %q must be at least 0 and below 1", s)
+		}
+		return f, 0, nil
+	}
+	n, err := ParseMemory(s)
+	if err != nil {
+		return 0, 0, fmt.Errorf("invalid watermark %q (a fraction such as 0.4 or a size such as 2gb)", s)
+	}
+	return 0, n, nil
 }
 
 // Directives returns every directive, sorted by name.
@@ -351,6 +426,33 @@ func (c *Config) Validate() error {
 		}
 		if c.Redis.MaxClients < 1 {
 			errs = append(errs, errors.New("maxclients: must be at least 1"))
+		}
+	}
+	if c.AMQP.Enabled {
+		a := c.AMQP
+		if _, _, err := net.SplitHostPort(a.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("amqp-addr: %w", err))
+		}
+		if a.ChannelMax < 0 || a.ChannelMax > 65535 {
+			errs = append(errs, errors.New("amqp-channel-max: must be between 0 and 65535"))
+		}
+		if a.FrameMax < 4096 || a.FrameMax > 1<<30 {
+			errs = append(errs, errors.New("amqp-frame-max: must be between 4096 and 1073741824"))
+		}
+		if a.Heartbeat < 0 || a.Heartbeat > 65535 {
+			errs = append(errs, errors.New("amqp-heartbeat: must be between 0 and 65535"))
+		}
+		if a.MaxMessageSize < 1 || a.MaxMessageSize > 512<<20 {
+			errs = append(errs, errors.New("amqp-max-message-size: must be between 1 and 512mb"))
+		}
+		if a.MaxConnections < 0 {
+			errs = append(errs, errors.New("amqp-max-connections: must not be negative"))
+		}
+		if a.HandshakeTimeout < 1 {
+			errs = append(errs, errors.New("amqp-handshake-timeout: must be positive"))
+		}
+		if _, _, err := ParseWatermark(a.MemoryHighWatermark); err != nil {
+			errs = append(errs, fmt.Errorf("amqp-memory-high-watermark: %w", err))
 		}
 	}
 	if c.Databases < 1 || c.Databases > 256 {

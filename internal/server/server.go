@@ -14,12 +14,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"ferry/internal/broker"
 	"ferry/internal/config"
 	"ferry/internal/keyspace"
 	"ferry/internal/netsrv"
 	"ferry/internal/persist"
+	"ferry/internal/proto/amqp"
 	"ferry/internal/proto/memcache"
 	"ferry/internal/proto/redis"
 	"ferry/internal/proto/resp"
@@ -38,6 +41,8 @@ type Server struct {
 	ks        *keyspace.Keyspace
 	memcached *memcache.Server
 	redis     *redis.Server
+	broker    *broker.Broker              // AMQP engine (nil when AMQP is off)
+	amqp      atomic.Pointer[amqp.Server] // AMQP front end
 	listeners []*netsrv.Server
 	addrs     map[string][]net.Addr
 	packets   []net.PacketConn // UDP listeners (memcached -U)
@@ -110,6 +115,12 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 	}
 	if cfg.Redis.Enabled {
 		if err := s.startRedis(); err != nil {
+			s.closeAll()
+			return nil, err
+		}
+	}
+	if cfg.AMQP.Enabled {
+		if err := s.startAMQP(); err != nil {
 			s.closeAll()
 			return nil, err
 		}
@@ -385,6 +396,7 @@ func (s *Server) closeListeners() {
 }
 
 func (s *Server) closeEngines() {
+	s.closeBroker()
 	if s.memcached != nil {
 		s.memcached.Close()
 	}

@@ -16,6 +16,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	cfg := config.Default()
 	cfg.Memcached.Addr = "127.0.0.1:0"
 	cfg.Redis.Addr = "127.0.0.1:0"
+	cfg.AMQP.Addr = "127.0.0.1:0"
 	cfg.Dir = t.TempDir()
 	s, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), VerboseOut: io.Discard})
 	if err != nil {
@@ -61,6 +62,7 @@ func TestNewFailsOnBusyPort(t *testing.T) {
 	cfg := config.Default()
 	cfg.Memcached.Addr = ln.Addr().String()
 	cfg.Redis.Enabled = false
+	cfg.AMQP.Enabled = false
 	if _, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err == nil {
 		t.Fatal("New succeeded on a port in use")
 	}

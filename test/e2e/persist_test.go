@@ -39,7 +39,7 @@ func ferryRedis(t *testing.T, dir string, options ...string) (*Proc, *redis.Clie
 func ferryAll(t *testing.T, dir string, options ...string) (*Proc, *redis.Client) {
 	t.Helper()
 	p := startFerry(t, []string{"redis", "memcached"}, append([]string{"--redis-addr", "127.0.0.1:0",
-		"--memcached-addr", "127.0.0.1:0", "--dir", dir}, options...)...)
+		"--memcached-addr", "127.0.0.1:0", "--amqp-addr", "127.0.0.1:0", "--dir", dir}, options...)...)
 	c := goRedis(t, p.Addrs["redis"])
 	waitLoaded(t, c, p)
 	return p, c

@@ -752,7 +752,7 @@ func TestRedisSharedKeyspace(t *testing.T) {
 		t.Skip("redis-server has no memcached front end")
 	}
 	p := startFerry(t, []string{"memcached", "redis"},
-		"--memcached-addr", "127.0.0.1:0", "--redis-addr", "127.0.0.1:0")
+		"--memcached-addr", "127.0.0.1:0", "--redis-addr", "127.0.0.1:0", "--amqp-addr", "127.0.0.1:0")
 	mc := dialMC(t, p.Addrs["memcached"])
 	rc := dialRESP(t, p.Addrs["redis"])
 
