@@ -22,35 +22,11 @@ var infoSections = []string{"server", "clients", "memory", "persistence", "stats
 	"replication", "cpu", "modules", "errorstats", "cluster", "keyspace", "commandstats", "latencystats"}
 
 func cmdInfo(c *Conn, args [][]byte) {
-	want := map[string]bool{}
-	if len(args) == 1 {
-		args = append(args, []byte("default"))
-	}
+	secs := make([]string, 0, len(args)-1)
 	for _, a := range args[1:] {
-		switch s := strings.ToLower(string(a)); s {
-		case "default":
-			for _, n := range infoSections[:len(infoSections)-2] {
-				want[n] = true
-			}
-		case "all", "everything":
-			for _, n := range infoSections {
-				want[n] = true
-			}
-		default:
-			want[s] = true
-		}
+		secs = append(secs, string(a))
 	}
-	var b strings.Builder
-	for _, sec := range infoSections {
-		if !want[sec] {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString("\r\n")
-		}
-		c.srv.writeInfo(&b, sec, c)
-	}
-	c.out.Verbatim("txt", b.String())
+	c.out.Verbatim("txt", c.srv.Info(secs...))
 }
 
 func humanBytes(n int64) string {
