@@ -348,7 +348,7 @@ func (ks *Keyspace) expireEntry(s *shard, e *Entry) {
 func (ks *Keyspace) FlushDB(db int) {
 	for i := range ks.shards {
 		s := &ks.shards[i]
-		s.mu.Lock()
+		ks.lockShard(s)
 		s.flushLocked(ks, db)
 		s.mu.Unlock()
 	}
@@ -385,7 +385,7 @@ func (ks *Keyspace) FlushAll() {
 // SwapDB exchanges two databases atomically (Redis's SWAPDB).
 func (ks *Keyspace) SwapDB(a, b int) {
 	for i := range ks.shards {
-		ks.shards[i].mu.Lock()
+		ks.lockShard(&ks.shards[i])
 	}
 	for i := range ks.shards {
 		ks.shards[i].swapLocked(a, b)
@@ -440,6 +440,11 @@ func (ks *Keyspace) sweepShard(s *shard) bool {
 	nowMs, _ := ks.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Rehashing changes no content: only an expiry makes a pending
+	// snapshot copy the shard now.
+	if s.pending != nil && len(s.heap) > 0 && s.heap[0].expire <= nowMs && !ks.noActiveExpire.Load() {
+		s.capture()
+	}
 	n := 0
 	for len(s.heap) > 0 && s.heap[0].expire <= nowMs && !ks.noActiveExpire.Load() {
 		if n == sweepBudget {
@@ -524,7 +529,7 @@ func (ks *Keyspace) evictLRU() bool {
 			return false
 		}
 		s := &ks.shards[best]
-		s.mu.Lock()
+		ks.lockShard(s)
 		if e := s.lru.prev; e != &s.lru {
 			ks.evict(s, e)
 			s.mu.Unlock()
@@ -547,7 +552,7 @@ func (ks *Keyspace) evictSampled(volatile bool, score func(*Entry, int64) int64)
 	start := rand.IntN(n)
 	for i := 0; i < n; i++ {
 		s := &ks.shards[(start+i)%n]
-		s.mu.Lock()
+		ks.lockShard(s)
 		var best *Entry
 		var bestScore int64
 		for k := 0; k < evictionSamples; k++ {

@@ -31,6 +31,10 @@ type shard struct {
 
 	hits, misses, expired, evicted atomic.Uint64
 
+	// pending is a snapshot that has not copied this shard's keys yet:
+	// whoever locks the shard to change it copies them first (lockShard).
+	pending *Snapshot
+
 	_ [64]byte // keep neighbouring shards' locks off this cache line
 }
 

@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"math/bits"
 	"slices"
 	"unsafe"
 )
@@ -27,7 +28,7 @@ func (ks *Keyspace) Lock(db int, key []byte) Txn {
 	t := Txn{ks: ks, db: db}
 	i := ks.shardIndex(key)
 	t.locked[i>>6] |= 1 << (i & 63)
-	ks.shards[i].mu.Lock()
+	ks.lockShard(&ks.shards[i])
 	t.nowMs, t.mono = ks.now()
 	return t
 }
@@ -55,9 +56,9 @@ func (ks *Keyspace) LockAll(db int) Txn {
 }
 
 func (t *Txn) lockMarked() {
-	for i := range t.ks.shards {
-		if t.locked[i>>6]&(1<<(i&63)) != 0 {
-			t.ks.shards[i].mu.Lock()
+	for w, m := range t.locked {
+		for ; m != 0; m &= m - 1 {
+			t.ks.lockShard(&t.ks.shards[w<<6|bits.TrailingZeros64(m)])
 		}
 	}
 	t.nowMs, t.mono = t.ks.now()
@@ -65,9 +66,9 @@ func (t *Txn) lockMarked() {
 
 // Unlock releases the Txn's shards.
 func (t *Txn) Unlock() {
-	for i := range t.ks.shards {
-		if t.locked[i>>6]&(1<<(i&63)) != 0 {
-			t.ks.shards[i].mu.Unlock()
+	for w, m := range t.locked {
+		for ; m != 0; m &= m - 1 {
+			t.ks.shards[w<<6|bits.TrailingZeros64(m)].mu.Unlock()
 		}
 	}
 	t.locked = [4]uint64{}

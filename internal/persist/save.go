@@ -141,21 +141,30 @@ func (m *Manager) Save() error {
 		return ErrSaveInProgress
 	}
 	defer m.saving.Store(false)
-	return m.saveNow()
+	snap, dirty := m.beginSave()
+	return m.saveNow(snap, dirty, time.Now())
 }
 
-func (m *Manager) saveNow() error {
-	cfg := m.Config()
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return fmt.Errorf("persist: %w", err)
-	}
-	start := time.Now()
+// beginSave fixes the instant of a save. It returns the snapshot (still
+// to be captured) and the changes counted until that instant, which are
+// the ones it saves: the counter is read while every shard is locked.
+func (m *Manager) beginSave() (*keyspace.Snapshot, int64) {
+	var dirty int64
+	snap := m.ks.BeginSnapshotWith(func() { dirty = m.dirty.Load() })
+	return snap, dirty
+}
+
+// saveNow captures snap and writes it to dump.rdb.
+func (m *Manager) saveNow(snap *keyspace.Snapshot, dirty int64, start time.Time) error {
 	m.saveStart.Store(start.UnixMilli())
 	defer m.saveStart.Store(0)
-	var dirty int64
-	// The changes counted until the snapshot's instant are the ones it
-	// saves: read the counter while every shard is locked.
-	snap := m.ks.SnapshotWith(func() { dirty = m.dirty.Load() })
+	cfg := m.Config()
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		snap.Release()
+		m.bgsaveOK.Store(false)
+		return fmt.Errorf("persist: %w", err)
+	}
+	snap.Capture()
 	keys := len(snap.Items)
 	m.saveKeys.Store(int64(keys))
 	m.savedKeys.Store(0)
@@ -192,9 +201,14 @@ func (m *Manager) BGSave(schedule bool) (string, error) {
 	if !m.saving.CompareAndSwap(false, true) {
 		return "", ErrSaveInProgress
 	}
+	// The snapshot's instant is now, before the reply: a BGSAVE holds
+	// exactly the writes acknowledged before it. Copying the keys happens
+	// in the background.
+	start := time.Now()
+	snap, dirty := m.beginSave()
 	go func() {
 		defer m.saving.Store(false)
-		m.saveNow()
+		m.saveNow(snap, dirty, start)
 	}()
 	return "Background saving started", nil
 }
@@ -226,7 +240,7 @@ func (m *Manager) BGRewriteAOF() (string, error) {
 	var rw *aof.Rewrite
 	var startErr error
 	start := time.Now()
-	snap := m.ks.SnapshotWith(func() { rw, startErr = w.StartRewrite(format) })
+	snap := m.ks.BeginSnapshotWith(func() { rw, startErr = w.StartRewrite(format) })
 	if startErr != nil {
 		snap.Release()
 		m.rewriting.Store(false)
@@ -238,6 +252,7 @@ func (m *Manager) BGRewriteAOF() (string, error) {
 	go func() {
 		defer m.rewriting.Store(false)
 		defer m.rwStart.Store(0)
+		snap.Capture()
 		bw := bufio.NewWriterSize(rw, 1<<20)
 		var err error
 		if format == aof.BaseRDB {
