@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"bytes"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -377,6 +379,8 @@ func cmdUnsubscribe(c *Conn, args [][]byte) {
 		for ch := range c.subs.channels {
 			names = append(names, []byte(ch))
 		}
+		// Map order is random: leave in name order, the same every time.
+		slices.SortFunc(names, bytes.Compare)
 		if len(names) == 0 {
 			c.subReply("unsubscribe", nil, c.countChanPat())
 			return
@@ -417,6 +421,8 @@ func cmdPUnsubscribe(c *Conn, args [][]byte) {
 		for p := range c.subs.patterns {
 			names = append(names, []byte(p))
 		}
+		// Map order is random: leave in name order, the same every time.
+		slices.SortFunc(names, bytes.Compare)
 		if len(names) == 0 {
 			c.subReply("punsubscribe", nil, c.countChanPat())
 			return
@@ -457,6 +463,8 @@ func cmdSUnsubscribe(c *Conn, args [][]byte) {
 		for ch := range c.subs.shard {
 			names = append(names, []byte(ch))
 		}
+		// Map order is random: leave in name order, the same every time.
+		slices.SortFunc(names, bytes.Compare)
 		if len(names) == 0 {
 			c.subReply("sunsubscribe", nil, 0)
 			return
