@@ -450,6 +450,9 @@ func (s *Server) waitPause(c *Conn, cmd *Command) {
 
 // slowlog keeps the commands slower than slowlog-log-slower-than µs.
 type slowlog struct {
+	// fast is slowerThan for the check every command makes, so that
+	// commands faster than the threshold take no lock.
+	fast       atomic.Int64
 	mu         sync.Mutex
 	slowerThan int // µs; -1 disables, 0 logs everything
 	maxLen     int
@@ -466,9 +469,22 @@ type slowEntry struct {
 	name   string
 }
 
-func (l *slowlog) init() { l.slowerThan, l.maxLen = 10000, 128 }
+func (l *slowlog) init() {
+	l.slowerThan, l.maxLen = 10000, 128
+	l.fast.Store(10000)
+}
+
+// publish makes a changed slowerThan visible to the lock-free check.
+func (l *slowlog) publish() {
+	l.mu.Lock()
+	l.fast.Store(int64(l.slowerThan))
+	l.mu.Unlock()
+}
 
 func (l *slowlog) record(c *Conn, cmd *Command, args [][]byte, d time.Duration) {
+	if t := l.fast.Load(); t < 0 || d.Microseconds() < t {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.slowerThan < 0 || d.Microseconds() < int64(l.slowerThan) || cmd.has(flagSkipSlowlog) || c.nc == nil {

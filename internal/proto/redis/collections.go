@@ -57,11 +57,7 @@ func (c *Conn) changed(t *keyspace.Txn, e *keyspace.Entry) bool {
 }
 
 // thresholds returns the current encoding limits.
-func (s *Server) thresholds() thresholds {
-	s.cfgMu.RLock()
-	defer s.cfgMu.RUnlock()
-	return s.limits
-}
+func (s *Server) thresholds() thresholds { return s.snap.Load().limits }
 
 func (s *Server) newList() *ds.List { return ds.NewList(s.thresholds().listSize) }
 

@@ -236,7 +236,9 @@ func (c *Conn) execute(args [][]byte) {
 		c.afterReply(mark)
 		return
 	}
-	c.lastCmd.Store(cmd)
+	if c.lastCmd.Load() != cmd {
+		c.lastCmd.Store(cmd)
+	}
 	if c.srv.persist != nil && !c.loading && !cmd.has(flagLoading) && c.srv.persist.Loading() {
 		c.out.Error("LOADING Redis is loading the dataset in memory")
 		c.afterReply(mark)

@@ -129,7 +129,7 @@ func (c *Conn) cleanup() {
 
 // process runs every complete command in the input buffer.
 func (c *Conn) process() {
-	limit := c.srv.config().QueryBufferLimit
+	limit := c.srv.snap.Load().cfg.QueryBufferLimit
 	for !c.closing && c.r < c.w {
 		c.parser.Unauthenticated = !c.authed
 		args, n, err := c.parser.Parse(c.in[c.r:c.w])
@@ -157,7 +157,9 @@ func (c *Conn) process() {
 			c.closing = true
 		}
 	}
-	c.qbuf.Store(int64(c.w - c.r))
+	if q := int64(c.w - c.r); q != c.qbuf.Load() {
+		c.qbuf.Store(q) // an atomic store is a locked instruction: skip it when unchanged
+	}
 }
 
 // ensureRoom makes the buffer able to hold need bytes of unread input (or
@@ -199,16 +201,21 @@ func (c *Conn) fill() bool {
 		c.ensureRoom(0)
 	}
 	// timeout: Redis closes clients idle this long (not subscribers).
-	if secs := c.srv.config().Timeout; secs > 0 && c.async == nil {
+	secs := c.srv.snap.Load().cfg.Timeout
+	if secs > 0 && c.async == nil {
 		c.nc.SetReadDeadline(time.Now().Add(time.Duration(secs) * time.Second))
 	} else if c.hadDeadline {
 		c.nc.SetReadDeadline(time.Time{})
 	}
-	c.hadDeadline = c.srv.config().Timeout > 0
+	c.hadDeadline = secs > 0
 	n, _ := c.nc.Read(c.in[c.w:])
 	c.w += n
 	if n > 0 {
-		c.lastActive.Store(time.Now().UnixMilli())
+		// The server's coarse clock, as Redis's lastinteraction: idle
+		// times are reported in seconds.
+		if now := c.srv.nowMs.Load(); now != c.lastActive.Load() {
+			c.lastActive.Store(now)
+		}
 	}
 	return n > 0
 }

@@ -58,9 +58,13 @@ type Server struct {
 	started time.Time
 	runID   string
 
-	cfgMu sync.RWMutex
+	cfgMu sync.RWMutex // serialises changes to cfg and limits
 	cfg   Config
 	conf  *settings // CONFIG GET/SET parameters
+	// snap is cfg and limits as of their last change (publishConfig):
+	// connections read it on every command and read, without a lock whose
+	// shared counter would bounce between CPUs.
+	snap atomic.Pointer[configSnapshot]
 
 	table     map[string]*Command
 	listeners atomic.Pointer[Listeners]
@@ -79,6 +83,7 @@ type Server struct {
 	rates    rateSampler
 	errStats errorStats
 	blocked  atomic.Int64 // clients in a blocking command
+	nowMs    atomic.Int64 // Unix ms, updated by cron: a clock connections read cheaply
 	peak     atomic.Int64 // used_memory_peak
 
 	prop       Propagator
@@ -127,6 +132,7 @@ func New(ks *keyspace.Keyspace, cfg Config) *Server {
 		cfg:     cfg,
 	}
 	s.lastSave.Store(s.started.Unix())
+	s.nowMs.Store(s.started.UnixMilli())
 	s.hub = pubsub.NewHub()
 	s.outLimits.hard.Store(32 << 20)
 	s.outLimits.soft.Store(8 << 20)
@@ -135,6 +141,9 @@ func New(ks *keyspace.Keyspace, cfg Config) *Server {
 	s.table = buildTable()
 	s.slow.init()
 	s.conf = newSettings(s)
+	s.cfgMu.Lock()
+	s.publishConfig()
+	s.cfgMu.Unlock()
 	s.scripts = newScripting(s)
 	s.stopCron, s.cronDone = make(chan struct{}), make(chan struct{})
 	go s.cron()
@@ -156,7 +165,8 @@ func (s *Server) cron() {
 		select {
 		case <-s.stopCron:
 			return
-		case <-t.C:
+		case now := <-t.C:
+			s.nowMs.Store(now.UnixMilli())
 			s.rates.sample(s.commands.Load(), s.netIn.Load(), s.netOut.Load())
 			s.peakMemory(s.ks.Used())
 		}
@@ -181,17 +191,28 @@ func (s *Server) peakMemory(used int64) int64 {
 func (s *Server) SetPort(port int) {
 	s.cfgMu.Lock()
 	s.cfg.Port = port
+	s.publishConfig()
 	s.cfgMu.Unlock()
 }
 
 // SetListeners tells the server where its listeners' connections are.
 func (s *Server) SetListeners(l Listeners) { s.listeners.Store(&l) }
 
-func (s *Server) config() Config {
-	s.cfgMu.RLock()
-	defer s.cfgMu.RUnlock()
-	return s.cfg
+// configSnapshot is an immutable copy of the settings connections read.
+type configSnapshot struct {
+	cfg    Config
+	limits thresholds
 }
+
+// publishConfig makes the current cfg and limits visible to readers. Call
+// it with cfgMu held, after every change.
+func (s *Server) publishConfig() {
+	s.snap.Store(&configSnapshot{cfg: s.cfg, limits: s.limits})
+}
+
+// config returns a copy of the current configuration. Hot paths read
+// s.snap.Load().cfg's fields instead of copying it all.
+func (s *Server) config() Config { return s.snap.Load().cfg }
 
 // Reject tells a client refused at the connection limit why, as Redis.
 func (s *Server) Reject(c net.Conn) {

@@ -59,6 +59,7 @@ func newSettings(s *Server) *settings {
 				}
 				s.cfgMu.Lock()
 				*p = n
+				s.publishConfig()
 				s.cfgMu.Unlock()
 				return nil
 			}})
@@ -89,6 +90,7 @@ func newSettings(s *Server) *settings {
 		set: func(v string) error {
 			s.cfgMu.Lock()
 			s.cfg.RequirePass = v
+			s.publishConfig()
 			s.cfgMu.Unlock()
 			return nil
 		}})
@@ -135,6 +137,7 @@ func newSettings(s *Server) *settings {
 				mu.Lock()
 				*p = n
 				mu.Unlock()
+				s.slow.publish()
 				return nil
 			}})
 	}
@@ -152,6 +155,7 @@ func newSettings(s *Server) *settings {
 			}
 			s.cfgMu.Lock()
 			s.cfg.Limits.MaxBulkLen = n
+			s.publishConfig()
 			s.cfgMu.Unlock()
 			return nil
 		}})
@@ -167,6 +171,7 @@ func newSettings(s *Server) *settings {
 			}
 			s.cfgMu.Lock()
 			s.cfg.QueryBufferLimit = n
+			s.publishConfig()
 			s.cfgMu.Unlock()
 			return nil
 		}})
