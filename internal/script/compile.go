@@ -44,6 +44,9 @@ func compile(src, name string) (*lua.FunctionProto, error) {
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
+	// A chunk has no "arg" local in Lua 5.1 (gopher-lua builds the table
+	// anyway, three allocations per run, and nothing can reach it).
+	proto.IsVarArg &^= lua.VarArgNeedsArg
 	return proto, nil
 }
 

@@ -100,7 +100,11 @@ func ParseShebang(body string) (Flags, int, error) {
 		if !strings.HasPrefix(p, "flags=") {
 			return 0, 0, errf("ERR Unknown lua shebang option: " + p)
 		}
-		for _, name := range strings.Split(p[len("flags="):], ",") {
+		list := p[len("flags="):]
+		if list == "" {
+			continue
+		}
+		for _, name := range strings.Split(list, ",") {
 			f, ok := flagByName(name)
 			if !ok {
 				return 0, 0, errf("ERR Unexpected flag in script shebang: " + name)

@@ -3,6 +3,7 @@ package redis
 import (
 	"errors"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +72,10 @@ const busyWaitFree = time.Millisecond
 
 // scripting is the server's scripting state.
 type scripting struct {
+	// gate serializes scripts before they take the keyspace: scripts
+	// queue on one mutex instead of convoying through every shard lock.
+	// Order: gate, then the shards, then the engine's own lock.
+	gate   sync.Mutex
 	eng    *script.Engine
 	busyMs atomic.Int64 // busy-reply-threshold
 	client *Conn        // the script client (scripts run one at a time)
@@ -231,6 +236,7 @@ func (c *Conn) runScript(args [][]byte, flags script.Flags, ro bool, body func(*
 
 	t := c.execTxn
 	if t == nil {
+		s.scripts.gate.Lock()
 		txn := s.ks.LockAll(c.db)
 		t = &txn
 	}
@@ -253,22 +259,26 @@ func (c *Conn) runScript(args [][]byte, flags script.Flags, ro bool, body func(*
 	body(run, h)
 
 	// The caller's database stays as it was whatever the script selected.
+	// Everything the script client and host hold is settled before the
+	// locks go: the next script reuses them at once.
 	t.SetDB(c.db)
-	if c.execTxn == nil {
-		if sc.execLogged && s.prop != nil {
-			sc.logOffset = s.prop.Append(sc.db, [][]byte{[]byte("EXEC")})
-		}
-		t.Unlock()
-	} else {
-		c.execLogged = sc.execLogged
-		c.propDirty = t.Dirty()
+	if c.execTxn == nil && sc.execLogged && s.prop != nil {
+		sc.logOffset = s.prop.Append(sc.db, [][]byte{[]byte("EXEC")})
 	}
 	if sc.logOffset > c.logOffset {
 		c.logOffset = sc.logOffset
 	}
+	if c.execTxn != nil {
+		c.execLogged = sc.execLogged
+		c.propDirty = t.Dirty()
+	}
 	sc.execTxn = nil
 	sc.releaseOut()
 	h.run = nil
+	if c.execTxn == nil {
+		t.Unlock()
+		s.scripts.gate.Unlock()
+	}
 }
 
 // releaseOut gives back a reply buffer that grew for a large reply.
