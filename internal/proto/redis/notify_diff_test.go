@@ -109,8 +109,10 @@ var notifyScript = [][]string{
 	{"SET", "ex5", "v", "PX", "1"}, {"SLEEP", "30"}, {"DEL", "ex5"},
 	{"SET", "ex7", "v", "PX", "1"}, {"SLEEP", "30"}, {"DBSIZE"}, {"KEYS", "ex7"}, {"SCAN", "0", "MATCH", "ex7", "COUNT", "1000"},
 	{"DEBUG", "SET-ACTIVE-EXPIRE", "1"},
-	// Expiry by the active cycle: nothing touches the key again.
+	// Expiry by the active cycle: nothing touches the key again (in a
+	// database other than 0 too).
 	{"SET", "ex6", "v", "PX", "20"}, {"SLEEP", "1000"},
+	{"SELECT", "2"}, {"SET", "ex8", "v", "PX", "20"}, {"SELECT", "0"}, {"SLEEP", "1000"},
 	// Databases.
 	{"SWAPDB", "0", "1"}, {"SET", "afterswap", "v"}, {"SWAPDB", "0", "1"},
 	{"FLUSHDB"},
@@ -214,4 +216,63 @@ func TestNotifyFlagsDiff(t *testing.T) {
 		script = append(script, "0 CONFIG SET notify-keyspace-events "+f, "0 CONFIG GET notify-keyspace-events")
 	}
 	diffRefScript(t, script)
+}
+
+// TestEvictedNotificationsDiff: with a memory limit and allkeys-lru,
+// writing past the limit evicts keys, and each eviction is published as
+// "evicted" on the database's channels, on Ferry as on redis-server (which
+// keys go differs: each server accounts memory its own way).
+func TestEvictedNotificationsDiff(t *testing.T) {
+	check := func(t *testing.T, addr string) {
+		c, sub := refDial(t, addr), refDial(t, addr)
+		c.do("CONFIG", "SET", "notify-keyspace-events", "KEe")
+		c.do("SELECT", "3")
+		sub.do("PSUBSCRIBE", "__key*@3__:*")
+		val := strings.Repeat("v", 1000)
+		for i := 0; i < 100; i++ {
+			c.do("SET", fmt.Sprintf("warm:%d", i), val)
+		}
+		info := c.do("INFO", "memory")
+		var mem int
+		for _, l := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(l, "used_memory:"); ok {
+				mem, _ = strconv.Atoi(v)
+			}
+		}
+		if mem == 0 {
+			t.Fatalf("no used_memory in %q", info)
+		}
+		c.do("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+		if r := c.do("CONFIG", "SET", "maxmemory", strconv.Itoa(mem+50_000)); r != "+OK\r\n" {
+			t.Fatalf("CONFIG SET maxmemory: %q", r)
+		}
+		for i := 0; i < 300; i++ {
+			if r := c.do("SET", fmt.Sprintf("k:%d", i), val); r != "+OK\r\n" {
+				t.Fatalf("SET k:%d: %q", i, r)
+			}
+		}
+		c.do("CONFIG", "SET", "maxmemory", "0")
+		evicted := map[string]bool{}
+		for len(evicted) < 50 {
+			m := refMessage(sub.replyWithin(2 * time.Second))
+			f := strings.Fields(m)
+			if len(f) != 4 || f[0] != "pmessage" {
+				t.Fatalf("after %d evictions: %s", len(evicted), m)
+			}
+			switch {
+			case strings.HasPrefix(f[2], "__keyspace@3__:") && f[3] == "evicted":
+				evicted[strings.TrimPrefix(f[2], "__keyspace@3__:")] = true
+			case f[2] == "__keyevent@3__:evicted":
+			default:
+				t.Fatalf("unexpected event %s", m)
+			}
+		}
+		for k := range evicted {
+			if r := c.do("EXISTS", k); r != ":0\r\n" {
+				t.Fatalf("evicted key %s still exists", k)
+			}
+		}
+	}
+	t.Run("redis", func(t *testing.T) { check(t, refRedis(t)) })
+	t.Run("ferry", func(t *testing.T) { check(t, startServer(t, Config{}, keyspace.Config{}).addr) })
 }
