@@ -37,7 +37,6 @@ type Hub struct {
 	channels map[string]map[Subscriber]struct{}
 	shard    map[string]map[Subscriber]struct{}
 	patterns map[string]*pattern
-	npat     int // pattern subscriptions (a pattern counts once per subscriber)
 }
 
 type pattern struct {
@@ -120,7 +119,6 @@ func (h *Hub) PSubscribe(s Subscriber, pat string) bool {
 		return false
 	}
 	p.subs[s] = struct{}{}
-	h.npat++
 	return true
 }
 
@@ -136,7 +134,6 @@ func (h *Hub) PUnsubscribe(s Subscriber, pat string) bool {
 		return false
 	}
 	delete(p.subs, s)
-	h.npat--
 	if len(p.subs) == 0 {
 		delete(h.patterns, pat)
 	}
@@ -215,17 +212,20 @@ func (h *Hub) NumSub(channel string, shard bool) int {
 	return len(h.channels[channel])
 }
 
-// NumPat returns the number of pattern subscriptions.
+// NumPat returns the number of distinct patterns with subscribers: Redis
+// 7.0 counts a pattern once however many clients subscribe to it (PUBSUB
+// NUMPAT and INFO's pubsub_patterns are the size of its pattern dict).
 func (h *Hub) NumPat() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.npat
+	return len(h.patterns)
 }
 
-// Counts returns the numbers of channels, pattern subscriptions and shard
-// channels (INFO's pubsub_channels, pubsub_patterns, pubsubshard_channels).
+// Counts returns the numbers of channels, patterns and shard channels with
+// subscribers (INFO's pubsub_channels, pubsub_patterns,
+// pubsubshard_channels).
 func (h *Hub) Counts() (channels, patterns, shard int) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.channels), h.npat, len(h.shard)
+	return len(h.channels), len(h.patterns), len(h.shard)
 }

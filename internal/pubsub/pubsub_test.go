@@ -40,6 +40,12 @@ func TestPublishRouting(t *testing.T) {
 	if ch != 1 || pat != 2 || sh != 1 || h.NumPat() != 2 || h.NumSub("news.art", false) != 1 {
 		t.Fatalf("counts %d %d %d", ch, pat, sh)
 	}
+	// A second subscriber of a pattern does not add a pattern (Redis 7.0).
+	h.PSubscribe(b, "news.*")
+	if h.NumPat() != 2 {
+		t.Fatalf("NumPat %d after a second subscriber of news.*, want 2", h.NumPat())
+	}
+	h.PUnsubscribe(b, "news.*")
 	if got := h.Channels([]byte("news*"), false); len(got) != 1 || got[0] != "news.art" {
 		t.Fatalf("Channels %v", got)
 	}

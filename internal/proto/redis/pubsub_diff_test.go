@@ -199,6 +199,10 @@ func TestPubSubDiff(t *testing.T) {
 			"1 PUBLISH x \\r\\n\\0", "0 #3 ^", "1 PUBLISH \\e empty", "0 ~",
 			"0 SUBSCRIBE \\e", "1 PUBLISH \\e m", "0 #1", "0 ~",
 		}},
+		{"numpat-counts-patterns", refScript{
+			"0 PSUBSCRIBE a* b*", "0 #1", "1 PSUBSCRIBE a*", "2 PUBSUB NUMPAT", "1 PUNSUBSCRIBE", "2 PUBSUB NUMPAT",
+			"0 PUNSUBSCRIBE a*", "2 PUBSUB NUMPAT",
+		}},
 		{"quit-while-subscribed", refScript{
 			"0 SUBSCRIBE a", "0 QUIT", "0 ~", "1 PUBSUB NUMSUB a",
 		}},
