@@ -95,3 +95,87 @@ func (b *Broker) Channels() []ChannelInfo {
 	}
 	return out
 }
+
+// PurgeQueue drops a queue's ready messages on behalf of an administrator
+// (rabbitmqctl purge_queue, DELETE /api/queues/vhost/name/contents) and
+// returns how many there were. A missing vhost or queue is a NOT_FOUND
+// *Error.
+func (b *Broker) PurgeQueue(vhost, name string) (uint32, error) {
+	q, err := b.lookupQueue(vhost, name)
+	if err != nil {
+		return 0, err
+	}
+	return q.purge(), nil
+}
+
+// DeleteQueue deletes a queue on behalf of an administrator (rabbitmqctl
+// delete_queue, DELETE /api/queues/vhost/name), exclusive ones included,
+// with queue.delete's if-unused and if-empty conditions, and returns the
+// number of ready messages it held. Its consumers are cancelled.
+func (b *Broker) DeleteQueue(vhost, name string, ifUnused, ifEmpty bool) (uint32, error) {
+	vh := b.vhost(vhost)
+	if vh == nil {
+		return 0, newError(CodeNotFound, "no vhost '%s'", vhost)
+	}
+	vh.mu.Lock()
+	q := vh.queues[name]
+	if q == nil {
+		vh.mu.Unlock()
+		return 0, newError(CodeNotFound, "no %s", rs("queue", name, vhost))
+	}
+	q.mu.Lock()
+	inUse, notEmpty := len(q.consumers) > 0, q.ready > 0
+	q.mu.Unlock()
+	if ifUnused && inUse {
+		vh.mu.Unlock()
+		return 0, newError(CodePreconditionFailed, "%s in use", rs("queue", name, vhost))
+	}
+	if ifEmpty && notEmpty {
+		vh.mu.Unlock()
+		return 0, newError(CodePreconditionFailed, "%s not empty", rs("queue", name, vhost))
+	}
+	durable := vh.unlinkQueueLocked(q)
+	n := q.destroy()
+	vh.mu.Unlock()
+	if q.owner != nil {
+		q.owner.mu.Lock()
+		delete(q.owner.exclusive, q)
+		q.owner.mu.Unlock()
+	}
+	if durable {
+		if err := b.saveDefinitions(); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// CloseConnection closes an open connection by its ConnectionInfo.ID as
+// rabbitmqctl close_connection does (connection.close with
+// CONNECTION_FORCED and reason). It reports whether the connection
+// existed.
+func (b *Broker) CloseConnection(id uint64, reason string) bool {
+	found := false
+	b.forceClose(func(c *Conn) bool {
+		if c.id == id {
+			found = true
+			return true
+		}
+		return false
+	}, newError(CodeConnectionForced, "%s", reason))
+	return found
+}
+
+func (b *Broker) lookupQueue(vhost, name string) (*Queue, error) {
+	vh := b.vhost(vhost)
+	if vh == nil {
+		return nil, newError(CodeNotFound, "no vhost '%s'", vhost)
+	}
+	vh.mu.RLock()
+	q := vh.queues[name]
+	vh.mu.RUnlock()
+	if q == nil {
+		return nil, newError(CodeNotFound, "no %s", rs("queue", name, vhost))
+	}
+	return q, nil
+}

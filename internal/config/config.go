@@ -27,6 +27,7 @@ type Config struct {
 	Memcached Memcached
 	Redis     Redis
 	AMQP      AMQP
+	Admin     Admin
 
 	Persist Persist
 
@@ -98,6 +99,43 @@ type AMQP struct {
 	// fraction of the machine's memory ("0.4") or an absolute size
 	// ("2gb"); message memory above it blocks publishers.
 	MemoryHighWatermark string
+	// DefaultUser, DefaultPass and DefaultVHost are RabbitMQ's
+	// default_user, default_pass and default_vhost: created (the user as
+	// administrator with full permissions) when the broker starts with no
+	// definitions.
+	DefaultUser, DefaultPass, DefaultVHost string
+	// LoopbackUsers may connect (AMQP and admin API) only from loopback
+	// addresses, as RabbitMQ's loopback_users (default guest).
+	LoopbackUsers []string
+	// Users, VHosts and Permissions are declared by amqp-user, amqp-vhost
+	// and amqp-permissions lines; they are applied at every start on top
+	// of the broker's saved definitions (created, or reset to what the
+	// file says) and so are durable.
+	Users       []AMQPUser
+	VHosts      []string
+	Permissions []AMQPPermission
+}
+
+// AMQPUser is one amqp-user line: a broker user with password and tags.
+type AMQPUser struct {
+	Name, Password string
+	Tags           []string
+}
+
+// AMQPPermission is one amqp-permissions line.
+type AMQPPermission struct {
+	User, VHost, Configure, Write, Read string
+}
+
+// Admin configures the admin HTTP listener: /metrics, the management
+// API (/api/...) and /healthz.
+type Admin struct {
+	Addr string // host:port; "" = off
+	// Explicit is set when admin-addr was given (file, environment, flag):
+	// failing to bind it is then an error. The built-in default only
+	// warns, so several Ferry processes on one machine (tests) still
+	// start.
+	Explicit bool
 }
 
 // Default returns the embedded defaults: every front end on its standard
@@ -130,7 +168,12 @@ func Default() Config {
 			MaxMessageSize:      128 << 20,
 			HandshakeTimeout:    10000,
 			MemoryHighWatermark: "0.4",
+			DefaultUser:         "guest",
+			DefaultPass:         "guest",
+			DefaultVHost:        "/",
+			LoopbackUsers:       []string{"guest"},
 		},
+		Admin: Admin{Addr: "127.0.0.1:15672"},
 		Persist: Persist{
 			AppendOnly:               true,
 			AppendFsync:              "everysec",
@@ -297,6 +340,88 @@ var directives = []Directive{
 		c.AMQP.MemoryHighWatermark = strings.TrimSpace(v)
 		return nil
 	}, func(c *Config) string { return c.AMQP.MemoryHighWatermark }},
+	{"amqp-default-user", "broker user created when there are no definitions yet (RabbitMQ's default_user)", func(c *Config, v string) error {
+		c.AMQP.DefaultUser = v
+		return nil
+	}, func(c *Config) string { return c.AMQP.DefaultUser }},
+	{"amqp-default-pass", "password of amqp-default-user", func(c *Config, v string) error {
+		c.AMQP.DefaultPass = v
+		return nil
+	}, func(c *Config) string { return c.AMQP.DefaultPass }},
+	{"amqp-default-vhost", "vhost created when there are no definitions yet", func(c *Config, v string) error {
+		c.AMQP.DefaultVHost = v
+		return nil
+	}, func(c *Config) string { return c.AMQP.DefaultVHost }},
+	{"amqp-loopback-users", `users allowed only from loopback, comma-separated ("" = none)`, func(c *Config, v string) error {
+		c.AMQP.LoopbackUsers = splitList(v)
+		return nil
+	}, func(c *Config) string { return strings.Join(c.AMQP.LoopbackUsers, ",") }},
+	{"amqp-user", "broker user: NAME PASSWORD [TAG,...] (repeatable; applied at every start)", func(c *Config, v string) error {
+		f := strings.Fields(v)
+		if len(f) < 2 || len(f) > 3 {
+			return fmt.Errorf("want NAME PASSWORD [TAG,...], got %q", v)
+		}
+		u := AMQPUser{Name: f[0], Password: f[1]}
+		if len(f) == 3 {
+			u.Tags = splitList(f[2])
+		}
+		c.AMQP.Users = append(c.AMQP.Users, u)
+		return nil
+	}, func(c *Config) string {
+		var out []string
+		for _, u := range c.AMQP.Users {
+			out = append(out, u.Name+" ***** "+strings.Join(u.Tags, ","))
+		}
+		return strings.Join(out, "; ")
+	}},
+	{"amqp-vhost", "broker vhost NAME (repeatable; created at start when missing)", func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			return errors.New("want a vhost name")
+		}
+		c.AMQP.VHosts = append(c.AMQP.VHosts, v)
+		return nil
+	}, func(c *Config) string { return strings.Join(c.AMQP.VHosts, "; ") }},
+	{"amqp-permissions", "USER VHOST CONFIGURE WRITE READ regular expressions (repeatable; ^$ for none)", func(c *Config, v string) error {
+		f := strings.Fields(v)
+		if len(f) != 5 {
+			return fmt.Errorf("want USER VHOST CONFIGURE WRITE READ, got %q", v)
+		}
+		c.AMQP.Permissions = append(c.AMQP.Permissions, AMQPPermission{f[0], f[1], f[2], f[3], f[4]})
+		return nil
+	}, func(c *Config) string {
+		var out []string
+		for _, p := range c.AMQP.Permissions {
+			out = append(out, strings.Join([]string{p.User, p.VHost, p.Configure, p.Write, p.Read}, " "))
+		}
+		return strings.Join(out, "; ")
+	}},
+	{"admin-addr", `admin HTTP listener (/metrics, /api, /healthz) host:port ("no" = off)`, func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if strings.EqualFold(v, "no") || v == "" {
+			v = ""
+		} else if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("want host:port or no: %w", err)
+		}
+		c.Admin.Addr, c.Admin.Explicit = v, true
+		return nil
+	}, func(c *Config) string {
+		if c.Admin.Addr == "" {
+			return "no"
+		}
+		return c.Admin.Addr
+	}},
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // ParseWatermark reads a memory high watermark as RabbitMQ's

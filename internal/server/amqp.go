@@ -25,6 +25,10 @@ func (s *Server) startAMQP() error {
 		Codec:               amqp.PropsCodec{},
 		Logger:              s.log,
 		MemoryHighWatermark: hw,
+		DefaultUser:         ac.DefaultUser,
+		DefaultPass:         ac.DefaultPass,
+		DefaultVHost:        ac.DefaultVHost,
+		LoopbackUsers:       append([]string{}, ac.LoopbackUsers...), // non-nil: "" means nobody
 		OnMemoryAlarm: func(raised bool) {
 			// Called from whatever goroutine crossed the mark; the
 			// front end only flags its connections.

@@ -43,6 +43,7 @@ type Server struct {
 	redis     *redis.Server
 	broker    *broker.Broker              // AMQP engine (nil when AMQP is off)
 	amqp      atomic.Pointer[amqp.Server] // AMQP front end
+	admin     adminState                  // admin HTTP listener (admin.go)
 	listeners []*netsrv.Server
 	addrs     map[string][]net.Addr
 	packets   []net.PacketConn // UDP listeners (memcached -U)
@@ -124,6 +125,10 @@ func New(cfg config.Config, opt Options) (*Server, error) {
 			s.closeAll()
 			return nil, err
 		}
+	}
+	if err := s.startAdmin(); err != nil {
+		s.closeAll()
+		return nil, err
 	}
 	if err := dropPrivileges(cfg.User); err != nil {
 		s.closeAll()
@@ -325,6 +330,7 @@ func (s *Server) Run(ctx context.Context) error {
 			s.memcached.ServeUDP(pc)
 		}(pc)
 	}
+	s.serveAdmin()
 	for name, addrs := range s.addrs {
 		for _, a := range addrs {
 			s.log.Info("listening", "protocol", name, "addr", a.String())
@@ -393,6 +399,7 @@ func (s *Server) closeListeners() {
 	for _, pc := range s.packets {
 		pc.Close()
 	}
+	s.closeAdmin()
 }
 
 func (s *Server) closeEngines() {
