@@ -61,7 +61,7 @@ type proxy struct {
 // stacks (gopher-lua allocates a thread's call stack whole, 80 bytes a
 // frame).
 const (
-	callStackSize   = 10000
+	callStackSize   = 5000
 	coCallStackSize = 2000
 	coRegistrySize  = 1 << 10
 	registryInitial = 8 << 10
