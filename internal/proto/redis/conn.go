@@ -62,6 +62,11 @@ type Conn struct {
 
 	argv [][]byte // the command being run (for CLIENT LIST cmd=, slowlog)
 
+	keyScratch [][]byte     // reused by lockStep
+	emitBulk   func([]byte) // c.out.Bulk as a func value, made once
+	popLog     [3][]byte    // popFrom's logAs arguments
+	popNum     [20]byte     // and its count's digits
+
 	blockMu   sync.Mutex
 	blockedOn *keyspace.Waiter // set while in a blocking command
 	// blockRetry is set while a blocked command retries after a wake-up.
@@ -285,6 +290,20 @@ func (c *Conn) lockKeys(keys [][]byte) *keyspace.Txn {
 	c.txn = c.srv.ks.LockKeys(c.db, keys)
 	c.propDirty = 0
 	return &c.txn
+}
+
+// lockStep is lockKeys for the keys args[first], args[first+step], ...
+// (MSET's), gathered in a reused slice so that the command allocates
+// nothing.
+func (c *Conn) lockStep(args [][]byte, first, step int) *keyspace.Txn {
+	keys := c.keyScratch[:0]
+	for i := first; i < len(args); i += step {
+		keys = append(keys, args[i])
+	}
+	t := c.lockKeys(keys)
+	clear(keys) // the keys alias the input buffer: do not pin it
+	c.keyScratch = keys[:0]
+	return t
 }
 
 // lockAll returns a Txn with every shard locked, or EXEC's Txn.

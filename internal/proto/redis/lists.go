@@ -128,17 +128,30 @@ func (c *Conn) pop(args [][]byte, left bool) {
 // popFrom pops up to count elements of list l (entry e) and replies with
 // each, then notifies and cleans up.
 func (c *Conn) popFrom(t *keyspace.Txn, e *keyspace.Entry, l *ds.List, left bool, count int) {
-	key := append([]byte(nil), e.Key()...)
-	emit := func(v []byte) { c.out.Bulk(v) }
+	// A list's key is its own copy (never written in place), so it stays
+	// valid for the notification and the log even if the pop empties and
+	// removes the entry.
+	key := e.Key()
+	if c.emitBulk == nil {
+		c.emitBulk = c.out.Bulk
+	}
 	n := 0
 	if left {
-		n = l.PopLeft(count, emit)
+		n = l.PopLeft(count, c.emitBulk)
 		c.notify(notifyList, "lpop", key)
-		c.logAs([]byte("LPOP"), key, []byte(strconv.Itoa(n)))
 	} else {
-		n = l.PopRight(count, emit)
+		n = l.PopRight(count, c.emitBulk)
 		c.notify(notifyList, "rpop", key)
-		c.logAs([]byte("RPOP"), key, []byte(strconv.Itoa(n)))
+	}
+	if c.logging() {
+		// The pop that happened, with its count (BLPOP and LMPOP become
+		// LPOP key n), in the connection's scratch: the propagator copies
+		// it before the command ends.
+		c.popLog = [3][]byte{bLPOP, key, strconv.AppendInt(c.popNum[:0], int64(n), 10)}
+		if !left {
+			c.popLog[0] = bRPOP
+		}
+		c.logAs(c.popLog[:]...)
 	}
 	c.changed(t, e)
 }

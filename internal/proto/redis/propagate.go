@@ -90,6 +90,10 @@ func (c *Conn) propagated(t *keyspace.Txn) {
 	c.logOffset = p.Append(c.db, args)
 }
 
+// logging reports whether the current command's writes go anywhere, so
+// that handlers build logAs arguments only when they will be read.
+func (c *Conn) logging() bool { return c.srv.prop != nil && !c.noProp }
+
 // logAs sets the arguments to propagate for the current command instead of
 // its own (SPOP → SREM ..., BLPOP → LPOP ...). Handlers call it before
 // unlocking.
@@ -101,6 +105,8 @@ var (
 	bSET       = []byte("SET")
 	bDEL       = []byte("DEL")
 	bPERSIST   = []byte("PERSIST")
+	bLPOP      = []byte("LPOP")
+	bRPOP      = []byte("RPOP")
 )
 
 func absMs(ms int64) []byte { return []byte(strconv.FormatInt(ms, 10)) }

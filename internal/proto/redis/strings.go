@@ -259,7 +259,7 @@ func cmdMSet(c *Conn, args [][]byte) {
 		c.out.Error(errArgs(c.srv.table["mset"]))
 		return
 	}
-	t := c.lockKeys(keysOf(c.srv.table["mset"], args))
+	t := c.lockStep(args, 1, 2)
 	for i := 1; i < len(args); i += 2 {
 		t.SetString(args[i], args[i+1], 0, 0)
 		c.notify(notifyString, "set", args[i])
@@ -273,7 +273,7 @@ func cmdMSetNX(c *Conn, args [][]byte) {
 		c.out.Error(errArgs(c.srv.table["msetnx"]))
 		return
 	}
-	t := c.lockKeys(keysOf(c.srv.table["msetnx"], args))
+	t := c.lockStep(args, 1, 2)
 	defer c.unlock(t)
 	for i := 1; i < len(args); i += 2 {
 		if t.Peek(args[i]) != nil {
