@@ -5,6 +5,7 @@
 //	ferry memcached [memcached flags]  the memcached front end only
 //	ferry redis-server [redis.conf] [--option value ...]  the Redis front end only
 //	ferry amqp [--port 5672] [--dir ./data] [--option value ...]  the AMQP broker only
+//	ferry ctl [--node host:port] [-u user] [-p password] COMMAND ...  rabbitmqctl-style admin tool
 //	ferry version
 package main
 
@@ -52,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg, err = parseRedisServerArgs(args, stdout)
 	case "amqp":
 		cfg, err = parseAMQPArgs(args, stdout)
+	case "ctl":
+		return runCtl(args, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "ferry %s (memcached %s protocol)\n", server.Version, memcache.CompatVersion)
 		return 0
@@ -179,6 +182,7 @@ Usage:
   ferry memcached [memcached's flags]                            memcached only (ferry memcached -h)
   ferry redis-server [redis.conf] [--option value ...]           Redis only (ferry redis-server -h)
   ferry amqp [--port 5672] [--dir ./data] [--option value ...]   AMQP 0-9-1 broker only (ferry amqp -h)
+  ferry ctl [--node HOST:PORT] [-u USER] [-p PASS] COMMAND ...   rabbitmqctl-style administration (ferry ctl help)
   ferry version
 
 Options (each is also a config-file directive and a FERRY_<NAME> environment variable):

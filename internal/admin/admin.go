@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"ferry/internal/broker"
@@ -52,8 +54,17 @@ type Listener struct {
 
 // Handler serves the admin endpoints. It is safe for concurrent use.
 type Handler struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg    Config
+	routes []route
+}
+
+// route is one "METHOD /path/{param}" pattern. Ferry routes itself rather
+// than with http.ServeMux because the management API names the default
+// vhost "/" as the path segment %2F, which ServeMux cleans away.
+type route struct {
+	method string
+	segs   []string
+	h      http.Handler
 }
 
 // New returns the admin handler for cfg.
@@ -64,57 +75,108 @@ func New(cfg Config) *Handler {
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
-	h.routes()
+	h := &Handler{cfg: cfg}
+	h.addRoutes()
 	return h
 }
 
-// ServeHTTP dispatches a request.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+// ServeHTTP dispatches a request: the escaped path is split at '/', each
+// segment unescaped and matched against the routes; {name} segments
+// become r.PathValue(name). A path that matches with another method gets
+// 405, anything else 404.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	for i, p := range parts {
+		u, err := url.PathUnescape(p)
+		if err != nil {
+			badRequest(w, "malformed path")
+			return
+		}
+		parts[i] = u
+	}
+	var allow []string
+	for _, rt := range h.routes {
+		if len(rt.segs) != len(parts) {
+			continue
+		}
+		match := true
+		for i, s := range rt.segs {
+			if !strings.HasPrefix(s, "{") && s != parts[i] {
+				match = false
+				break
+			}
+		}
+		if !match {
+			continue
+		}
+		if rt.method != r.Method && !(rt.method == "GET" && r.Method == "HEAD") {
+			allow = append(allow, rt.method)
+			continue
+		}
+		for i, s := range rt.segs {
+			if strings.HasPrefix(s, "{") {
+				r.SetPathValue(strings.Trim(s, "{}"), parts[i])
+			}
+		}
+		rt.h.ServeHTTP(w, r)
+		return
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", r.Method+" is not allowed here")
+		return
+	}
+	notFound(w)
+}
 
-func (h *Handler) routes() {
-	m := h.mux
-	m.HandleFunc("GET /metrics", h.metrics)
-	m.HandleFunc("GET /healthz", h.healthz)
-	m.HandleFunc("GET /{$}", h.index)
+// handle adds a route for a "METHOD /path/{param}" pattern.
+func (h *Handler) handle(pattern string, hd http.Handler) {
+	method, path, _ := strings.Cut(pattern, " ")
+	h.routes = append(h.routes, route{method, strings.Split(strings.TrimPrefix(path, "/"), "/"), hd})
+}
+
+func (h *Handler) addRoutes() {
+	m := h
+	m.handle("GET /metrics", http.HandlerFunc(h.metrics))
+	m.handle("GET /healthz", http.HandlerFunc(h.healthz))
+	m.handle("GET /", http.HandlerFunc(h.index))
 
 	// Any tag that grants management access may read its own identity
 	// and the overview; everything else needs administrator.
 	mgmt, adm := h.auth(false), h.auth(true)
-	m.Handle("GET /api/overview", mgmt(h.overview))
-	m.Handle("GET /api/whoami", mgmt(h.whoami))
+	m.handle("GET /api/overview", mgmt(h.overview))
+	m.handle("GET /api/whoami", mgmt(h.whoami))
 
-	m.Handle("GET /api/users", adm(h.listUsers))
-	m.Handle("GET /api/users/{user}", adm(h.getUser))
-	m.Handle("PUT /api/users/{user}", adm(h.putUser))
-	m.Handle("DELETE /api/users/{user}", adm(h.deleteUser))
-	m.Handle("GET /api/users/{user}/permissions", adm(h.userPermissions))
+	m.handle("GET /api/users", adm(h.listUsers))
+	m.handle("GET /api/users/{user}", adm(h.getUser))
+	m.handle("PUT /api/users/{user}", adm(h.putUser))
+	m.handle("DELETE /api/users/{user}", adm(h.deleteUser))
+	m.handle("GET /api/users/{user}/permissions", adm(h.userPermissions))
 
-	m.Handle("GET /api/vhosts", adm(h.listVHosts))
-	m.Handle("GET /api/vhosts/{vhost}", adm(h.getVHost))
-	m.Handle("PUT /api/vhosts/{vhost}", adm(h.putVHost))
-	m.Handle("DELETE /api/vhosts/{vhost}", adm(h.deleteVHost))
-	m.Handle("GET /api/vhosts/{vhost}/permissions", adm(h.vhostPermissions))
+	m.handle("GET /api/vhosts", adm(h.listVHosts))
+	m.handle("GET /api/vhosts/{vhost}", adm(h.getVHost))
+	m.handle("PUT /api/vhosts/{vhost}", adm(h.putVHost))
+	m.handle("DELETE /api/vhosts/{vhost}", adm(h.deleteVHost))
+	m.handle("GET /api/vhosts/{vhost}/permissions", adm(h.vhostPermissions))
 
-	m.Handle("GET /api/permissions", adm(h.listPermissions))
-	m.Handle("GET /api/permissions/{vhost}/{user}", adm(h.getPermission))
-	m.Handle("PUT /api/permissions/{vhost}/{user}", adm(h.putPermission))
-	m.Handle("DELETE /api/permissions/{vhost}/{user}", adm(h.deletePermission))
+	m.handle("GET /api/permissions", adm(h.listPermissions))
+	m.handle("GET /api/permissions/{vhost}/{user}", adm(h.getPermission))
+	m.handle("PUT /api/permissions/{vhost}/{user}", adm(h.putPermission))
+	m.handle("DELETE /api/permissions/{vhost}/{user}", adm(h.deletePermission))
 
-	m.Handle("GET /api/queues", adm(h.listQueues))
-	m.Handle("GET /api/queues/{vhost}", adm(h.listQueues))
-	m.Handle("GET /api/queues/{vhost}/{name}", adm(h.getQueue))
-	m.Handle("DELETE /api/queues/{vhost}/{name}", adm(h.deleteQueue))
-	m.Handle("DELETE /api/queues/{vhost}/{name}/contents", adm(h.purgeQueue))
+	m.handle("GET /api/queues", adm(h.listQueues))
+	m.handle("GET /api/queues/{vhost}", adm(h.listQueues))
+	m.handle("GET /api/queues/{vhost}/{name}", adm(h.getQueue))
+	m.handle("DELETE /api/queues/{vhost}/{name}", adm(h.deleteQueue))
+	m.handle("DELETE /api/queues/{vhost}/{name}/contents", adm(h.purgeQueue))
 
-	m.Handle("GET /api/exchanges", adm(h.listExchanges))
-	m.Handle("GET /api/exchanges/{vhost}", adm(h.listExchanges))
-	m.Handle("GET /api/bindings", adm(h.listBindings))
-	m.Handle("GET /api/bindings/{vhost}", adm(h.listBindings))
-	m.Handle("GET /api/connections", adm(h.listConnections))
-	m.Handle("DELETE /api/connections/{name}", adm(h.closeConnection))
-	m.Handle("GET /api/channels", adm(h.listChannels))
-	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
+	m.handle("GET /api/exchanges", adm(h.listExchanges))
+	m.handle("GET /api/exchanges/{vhost}", adm(h.listExchanges))
+	m.handle("GET /api/bindings", adm(h.listBindings))
+	m.handle("GET /api/bindings/{vhost}", adm(h.listBindings))
+	m.handle("GET /api/connections", adm(h.listConnections))
+	m.handle("DELETE /api/connections/{name}", adm(h.closeConnection))
+	m.handle("GET /api/channels", adm(h.listChannels))
 }
 
 // managementTags are the user tags that open the management API at all

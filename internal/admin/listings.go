@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -332,6 +333,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, _ *broker.Use
 			Confirm: st.Confirmed, ReturnUnroutable: st.Returned},
 		"listeners": listeners,
 		"ferry": map[string]any{
+			"os_pid":                os.Getpid(),
 			"uptime_seconds":        int64(h.since().Seconds()),
 			"ready":                 h.cfg.Ready(),
 			"memory_alarm":          st.MemoryAlarm,
