@@ -416,7 +416,17 @@ func TestMemcachedBadInput(t *testing.T) {
 	t.Run("disconnect mid-value", func(t *testing.T) {
 		ctl := dialMC(t, addr)
 		ctl.do("set kept 0 0 3\r\nold\r\n", "STORED")
+		// Earlier subtests' connections may still be closing: start from
+		// a count that has settled.
 		base := statInt(t, ctl.stats(), "curr_connections")
+		for i := 0; i < 50; i++ {
+			time.Sleep(100 * time.Millisecond)
+			n := statInt(t, ctl.stats(), "curr_connections")
+			if n == base {
+				break
+			}
+			base = n
+		}
 
 		c := dialMC(t, addr)
 		c.send("set half 0 0 10\r\nabcde") // the rest never comes
