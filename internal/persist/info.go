@@ -196,7 +196,9 @@ func (m *Manager) Set(name, v string) error {
 	case "appendonly":
 		cfg.AppendOnly, err = parseYesNo(v)
 	case "appendfsync":
-		_, err = aof.ParseFsyncPolicy(v)
+		if _, perr := aof.ParseFsyncPolicy(v); perr != nil {
+			err = errors.New("argument(s) must be one of the following: always, everysec, no")
+		}
 		cfg.AppendFsync = strings.ToLower(v)
 	case "appendfilename", "appenddirname":
 		err = errors.New("can't set immutable config")

@@ -215,6 +215,8 @@ func (m *Manager) loadAOF(cfg Config) error {
 		DirName:       cfg.AppendDirname,
 		FileName:      cfg.AppendFilename,
 		LoadTruncated: cfg.AOFLoadTruncated,
+		Total:         &m.progress.total,
+		Read:          &m.progress.loaded,
 		RDB: func(file string, r *bufio.Reader) error {
 			return m.loadRDB(r)
 		},

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync/atomic"
 )
 
 // ErrTruncated means a file ends inside a command (a crash in the middle of
@@ -64,6 +65,11 @@ type LoadOptions struct {
 	// Load and never passed: a transaction's commands are applied when
 	// its EXEC is read. An error stops the load.
 	Apply func(db int, args [][]byte) error
+
+	// Total and Read, when set, receive the bytes the load will read
+	// (every listed file's size) and the bytes read so far, so that
+	// another goroutine can report the progress (percent loaded).
+	Total, Read *atomic.Int64
 }
 
 func (o *LoadOptions) names() (string, string) {
@@ -149,6 +155,9 @@ func Load(dir string, opts LoadOptions) (*LoadResult, error) {
 			return nil, &LoadError{File: fi.Name, Err: fmt.Errorf("listed in the manifest but unreadable: %w", err)}
 		}
 		sizes[i] = st.Size()
+		if opts.Total != nil {
+			opts.Total.Add(sizes[i])
+		}
 	}
 	for i, fi := range files {
 		last := i == len(files)-1
@@ -249,7 +258,11 @@ func loadFile(aofDir string, fi FileInfo, size int64, last bool, opts *LoadOptio
 	}
 	defer f.Close()
 	rp := replayer{apply: opts.Apply, rdb: opts.RDB, name: fi.Name}
-	valid, err := rp.run(f, size)
+	var r io.Reader = f
+	if opts.Read != nil {
+		r = &progressReader{r: f, n: opts.Read}
+	}
+	valid, err := rp.run(r, size)
 	lf.Commands, lf.RDB = rp.commands, rp.sawRDB
 	if err == nil {
 		return lf, nil, nil
@@ -330,6 +343,18 @@ type countReader struct {
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	return n, err
+}
+
+// progressReader adds the bytes read to a shared counter.
+type progressReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n.Add(int64(n))
 	return n, err
 }
 
