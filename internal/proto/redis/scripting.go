@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"ferry/internal/bufpool"
+	"ferry/internal/keyspace"
 	"ferry/internal/script"
 )
 
@@ -72,14 +73,18 @@ const busyWaitFree = time.Millisecond
 
 // scripting is the server's scripting state.
 type scripting struct {
-	// gate serializes scripts before they take the keyspace: scripts
-	// queue on one mutex instead of convoying through every shard lock.
-	// Order: gate, then the shards, then the engine's own lock.
-	gate   sync.Mutex
-	eng    *script.Engine
-	busyMs atomic.Int64 // busy-reply-threshold
-	client *Conn        // the script client (scripts run one at a time)
-	host   scriptHost
+	// Scripts queue here before they take the keyspace (see submit):
+	// one runner at a time instead of a convoy through every shard lock.
+	// Order: the runner role, then the shards, then the engine's lock;
+	// qmu is held only to change the queue.
+	qmu     sync.Mutex
+	running bool // a goroutine is the runner
+	queue   []*scriptJob
+	qhead   int
+	eng     *script.Engine
+	busyMs  atomic.Int64 // busy-reply-threshold
+	client  *Conn        // the script client (scripts run one at a time)
+	host    scriptHost
 }
 
 func newScripting(s *Server) *scripting {
@@ -234,12 +239,30 @@ func (c *Conn) runScript(args [][]byte, flags script.Flags, ro bool, body func(*
 		return
 	}
 
-	t := c.execTxn
-	if t == nil {
-		s.scripts.gate.Lock()
-		txn := s.ks.LockAll(c.db)
-		t = &txn
+	if c.execTxn != nil {
+		c.runScriptIn(c.execTxn, args, flags, ro, oom, body)
+		return
 	}
+	j := scriptJobs.Get().(*scriptJob)
+	j.c, j.args, j.flags, j.ro, j.oom, j.body = c, args, flags, ro, oom, body
+	s.scripts.submit(j)
+	j.c, j.args, j.body = nil, nil, nil
+	scriptJobs.Put(j)
+}
+
+// run runs a queued script with the whole keyspace held.
+func (j *scriptJob) run() {
+	c := j.c
+	txn := c.srv.ks.LockAll(c.db)
+	c.runScriptIn(&txn, j.args, j.flags, j.ro, j.oom, j.body)
+	txn.Unlock()
+}
+
+// runScriptIn sets up the script client on t (which holds every shard),
+// runs body, and propagates what the script wrote.
+func (c *Conn) runScriptIn(t *keyspace.Txn, args [][]byte, flags script.Flags, ro, oom bool, body func(*script.Run, script.Host)) {
+	s := c.srv
+	compat := flags&script.FlagEvalCompat != 0
 	sc := s.scripts.client
 	sc.db = c.db
 	sc.curDB.Store(int32(c.db))
@@ -275,10 +298,113 @@ func (c *Conn) runScript(args [][]byte, flags script.Flags, ro bool, body func(*
 	sc.execTxn = nil
 	sc.releaseOut()
 	h.run = nil
-	if c.execTxn == nil {
-		t.Unlock()
-		s.scripts.gate.Unlock()
+}
+
+// Scripts run one at a time. Connections that want to run one queue a
+// job; the first finds no one running scripts and becomes the runner: it
+// runs its own job, then the jobs queued meanwhile, back to back, while
+// their connections sleep (flat combining). With a plain mutex every
+// script would wait for the previous holder's goroutine to be woken and
+// scheduled, and under many clients that wake-up, not the script, set
+// the pace (EVALSHA ran at a third of redis-server's rate). A runner
+// hands the role to the next queued connection after combineMax jobs of
+// others, so its own reply is not held back long.
+const combineMax = 32
+
+// scriptJob is one queued script run. A connection reuses jobs from
+// scriptJobs; done is signalled once the job ran (lead false) or its
+// connection is to run the queue (lead true).
+type scriptJob struct {
+	c     *Conn
+	args  [][]byte
+	flags script.Flags
+	ro    bool
+	oom   bool
+	body  func(*script.Run, script.Host)
+
+	done     chan struct{}
+	lead     bool
+	panicked any
+}
+
+var scriptJobs = sync.Pool{New: func() any { return &scriptJob{done: make(chan struct{}, 1)} }}
+
+// submit runs j, as the runner or through the runner.
+func (x *scripting) submit(j *scriptJob) {
+	j.lead, j.panicked = false, nil
+	x.qmu.Lock()
+	if x.running {
+		x.queue = append(x.queue, j)
+		x.qmu.Unlock()
+		<-j.done
+		if !j.lead {
+			if p := j.panicked; p != nil {
+				panic(p)
+			}
+			return
+		}
+	} else {
+		x.running = true
+		x.qmu.Unlock()
 	}
+	// This goroutine is the runner: whatever happens, the role passes on.
+	defer x.handOver()
+	j.run()
+	for n := 0; n < combineMax; n++ {
+		o := x.next()
+		if o == nil {
+			return
+		}
+		o.runFor()
+		o.done <- struct{}{}
+	}
+}
+
+// runFor runs a job for another connection; a panic is re-raised on the
+// job's own goroutine.
+func (j *scriptJob) runFor() {
+	defer func() {
+		if p := recover(); p != nil {
+			j.panicked = p
+		}
+	}()
+	j.run()
+}
+
+// next takes the first queued job, or returns nil.
+func (x *scripting) next() *scriptJob {
+	x.qmu.Lock()
+	defer x.qmu.Unlock()
+	if x.qhead == len(x.queue) {
+		return nil
+	}
+	j := x.queue[x.qhead]
+	x.queue[x.qhead] = nil
+	x.qhead++
+	if x.qhead == len(x.queue) {
+		x.queue, x.qhead = x.queue[:0], 0
+	}
+	return j
+}
+
+// handOver ends this goroutine's turn as the runner: the first queued
+// connection becomes the runner, or no one is.
+func (x *scripting) handOver() {
+	x.qmu.Lock()
+	if x.qhead == len(x.queue) {
+		x.running = false
+		x.qmu.Unlock()
+		return
+	}
+	j := x.queue[x.qhead]
+	x.queue[x.qhead] = nil
+	x.qhead++
+	if x.qhead == len(x.queue) {
+		x.queue, x.qhead = x.queue[:0], 0
+	}
+	x.qmu.Unlock()
+	j.lead = true
+	j.done <- struct{}{}
 }
 
 // releaseOut gives back a reply buffer that grew for a large reply.
