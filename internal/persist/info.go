@@ -287,14 +287,21 @@ func parseBytes(v string) (int64, error) {
 }
 
 // DebugReload saves, empties the keyspace and loads the saved file back
-// (DEBUG RELOAD).
+// (DEBUG RELOAD). Clients get -LOADING from before the save until the
+// load ends, so that no write lands between the save and the flush (Redis
+// does it all in its one thread); a write already past that check is
+// still logged to the AOF.
 func (m *Manager) DebugReload() error {
+	m.loading.Store(true)
+	defer m.loading.Store(false)
+	// Commands that checked before the flag was set and hold shards now
+	// finish before the save's instant.
+	t := m.ks.LockAll(0)
+	t.Unlock()
 	if err := m.Save(); err != nil {
 		return err
 	}
 	cfg := m.Config()
-	m.loading.Store(true)
-	defer m.loading.Store(false)
 	m.progress.reset()
 	m.ks.FlushAll()
 	return m.loadRDBFile(cfg)

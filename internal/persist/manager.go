@@ -128,6 +128,7 @@ type Manager struct {
 	rwRetryAfter int64 // unix seconds before which automatic rewrites wait
 
 	loading  atomic.Bool
+	starting atomic.Bool // before Start: the load replays the AOF, whose commands are not logged again
 	progress loadProgress
 
 	stop chan struct{}
@@ -148,6 +149,7 @@ func New(ks *keyspace.Keyspace, cfg Config, log *slog.Logger, limits func() Limi
 	// (it would be overwritten) or before the AOF is open (it would not be
 	// logged).
 	m.loading.Store(true)
+	m.starting.Store(true)
 	m.bgsaveOK.Store(true)
 	m.rewriteOK.Store(true)
 	m.lastSave.Store(time.Now().Unix())
@@ -183,6 +185,7 @@ func (m *Manager) Start() error {
 		}
 	}
 	go m.cron()
+	m.starting.Store(false)
 	m.loading.Store(false)
 	return nil
 }
@@ -245,7 +248,7 @@ func (m *Manager) Close(save, nosave bool) error {
 // Append records a write command (the front ends' Propagator). It counts
 // the change for save points and logs it when the AOF is on.
 func (m *Manager) Append(db int, args [][]byte) int64 {
-	if m.loading.Load() {
+	if m.starting.Load() {
 		return 0
 	}
 	m.dirty.Add(1)
