@@ -39,25 +39,26 @@ func (t Type) String() string {
 	return "none"
 }
 
-// Entry is one key and its value. It is laid out to fit Go's 80-byte size
-// class: a million keys are a million of these plus one byte buffer each, so
-// every field here costs real memory. Strings keep key and value bytes in one
-// pointer-free buffer, which the garbage collector never scans.
+// Entry is one key and its value. It is laid out to fit Go's 64-byte size
+// class, one cache line: a million keys are a million of these plus one
+// byte buffer each, so every field here costs real memory. Strings keep key
+// and value bytes in one pointer-free buffer, which the garbage collector
+// never scans. The fields a dict lookup reads (chain, data, key length)
+// come first. There is no LRU list: eviction samples entries by atime, as
+// Redis does, so an access writes only the entry itself.
 //
 // An Entry may be read or changed only while its shard is locked (inside a
 // Txn), and must not be kept after the Txn ends.
 type Entry struct {
 	hnext *Entry         // next in the dict bucket chain
-	prev  *Entry         // LRU list, towards the most recently used end
-	next  *Entry         // LRU list, towards the least recently used end
 	data  unsafe.Pointer // TypeString: key bytes then value bytes; else *object
+	klen  uint32         // key length
+	vlen  uint32         // string value length
 
 	expire int64  // absolute Unix time in ms; 0 = persistent
 	cas    uint64 // memcached's CAS unique; changes on every write
 	atime  int64  // last access, ns on the keyspace's monotonic clock
 
-	klen  uint32 // key length
-	vlen  uint32 // string value length
 	dcap  uint32 // capacity of the string buffer (key+value)
 	hidx  int32  // position in the shard's expiry heap; -1 if none
 	flags uint32 // memcached's client flags

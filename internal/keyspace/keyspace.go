@@ -117,6 +117,7 @@ type Keyspace struct {
 	lfuDecayTime atomic.Int32 // lfu-decay-time, minutes
 
 	evictMu sync.Mutex // serialises victim choice; eviction itself takes shard locks
+	lruPool evictPool  // allkeys-lru candidates (under evictMu)
 
 	// snapMu orders taking snapshots against releasing them; snapshots
 	// counts the live ones (under snapMu). Lock order: snapMu, then shards.
@@ -327,7 +328,6 @@ func (s *shard) logicalDB(id uint8) int {
 func (ks *Keyspace) unlink(s *shard, e *Entry) {
 	d := s.dicts[e.dict]
 	d.remove(hashKey(e.Key()), e)
-	s.lruRemove(e)
 	if e.hidx >= 0 {
 		s.heapRemove(e)
 	}
@@ -361,7 +361,6 @@ func (s *shard) flushLocked(ks *Keyspace, db int) {
 			s.touchAllWatched(db)
 			var freed int64
 			d.each(func(e *Entry) bool {
-				s.lruRemove(e)
 				if e.hidx >= 0 {
 					s.heapRemove(e)
 				}
@@ -514,30 +513,110 @@ func (ks *Keyspace) evictOne() bool {
 	return false
 }
 
-// evictLRU evicts the least recently used entry: every shard keeps exact
-// LRU order and publishes its tail's access time, so the oldest tail is the
-// globally least recently used entry (up to races with concurrent access).
+// evictLRU evicts an approximately least recently used entry, as Redis's
+// allkeys-lru: each call samples a few entries by access time into a pool
+// of the oldest candidates seen so far (kept across calls, so the choice
+// approaches true LRU order), then evicts the oldest candidate that still
+// exists. Entries keep no LRU list, so reads write only the entry itself.
+// Called with evictMu held.
 func (ks *Keyspace) evictLRU() bool {
-	for tries := 0; tries < 4; tries++ {
-		best, bestAt := -1, int64(math.MaxInt64)
-		for i := range ks.shards {
-			if at := ks.shards[i].tailAtime.Load(); at < bestAt {
-				best, bestAt = i, at
-			}
-		}
-		if best < 0 {
-			return false
-		}
-		s := &ks.shards[best]
+	_, mono := ks.now()
+	n := len(ks.shards)
+	start := rand.IntN(n)
+	taken := 0
+	for i := 0; i < n && taken < lruSamples; i++ {
+		si := (start + i) % n
+		s := &ks.shards[si]
 		ks.lockShard(s)
-		if e := s.lru.prev; e != &s.lru {
-			ks.evict(s, e)
-			s.mu.Unlock()
-			return true
+		for k := 0; k < lruSamples && taken < lruSamples; k++ {
+			e := s.randomEntry()
+			if e == nil {
+				break
+			}
+			taken++
+			ks.lruPool.add(si, s.logicalDB(e.dict), e.Key(), mono-e.atime)
 		}
 		s.mu.Unlock()
 	}
+	for len(ks.lruPool.c) > 0 {
+		c := ks.lruPool.pop()
+		s := &ks.shards[c.shard]
+		ks.lockShard(s)
+		if d := s.dictFor(c.db, false); d != nil {
+			if e := d.find(hashKey(c.key), c.key); e != nil {
+				ks.evict(s, e)
+				s.mu.Unlock()
+				ks.lruPool.recycle(c)
+				return true
+			}
+		}
+		s.mu.Unlock()
+		ks.lruPool.recycle(c)
+	}
 	return false
+}
+
+// lruSamples is how many entries evictLRU samples per eviction (Redis's
+// maxmemory-samples default).
+const lruSamples = 5
+
+// lruPoolSize is how many candidates the pool keeps (Redis's EVPOOL_SIZE).
+const lruPoolSize = 16
+
+// evictCand is a candidate for eviction, named by key: the entry itself may
+// be gone or moved by the time it is chosen.
+type evictCand struct {
+	shard, db int
+	key       []byte
+	idle      int64
+}
+
+// evictPool is the candidates seen so far, ordered by idle time ascending
+// (the best candidate last). Guarded by evictMu.
+type evictPool struct {
+	c    []evictCand
+	free [][]byte // key buffers for reuse
+}
+
+func (p *evictPool) add(shard, db int, key []byte, idle int64) {
+	i := 0
+	for i < len(p.c) && p.c[i].idle < idle {
+		i++
+	}
+	for j := i; j < len(p.c) && p.c[j].idle == idle; j++ {
+		if p.c[j].shard == shard && p.c[j].db == db && string(p.c[j].key) == string(key) {
+			return // sampled again
+		}
+	}
+	if len(p.c) == lruPoolSize {
+		if i == 0 {
+			return // younger than every candidate
+		}
+		// Drop the youngest candidate; the new one goes just below i.
+		old := p.c[0]
+		copy(p.c, p.c[1:i])
+		p.c[i-1] = evictCand{shard: shard, db: db, key: append(old.key[:0], key...), idle: idle}
+		return
+	}
+	var buf []byte
+	if n := len(p.free); n > 0 {
+		buf, p.free = p.free[n-1][:0], p.free[:n-1]
+	}
+	p.c = append(p.c, evictCand{})
+	copy(p.c[i+1:], p.c[i:])
+	p.c[i] = evictCand{shard: shard, db: db, key: append(buf, key...), idle: idle}
+}
+
+func (p *evictPool) pop() evictCand {
+	c := p.c[len(p.c)-1]
+	p.c = p.c[:len(p.c)-1]
+	return c
+}
+
+func (p *evictPool) recycle(c evictCand) {
+	if cap(c.key) <= 256 && len(p.free) < lruPoolSize {
+		p.free = append(p.free, c.key)
+	}
 }
 
 // evictionSamples is how many candidates sampling policies compare, as

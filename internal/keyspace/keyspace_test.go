@@ -39,8 +39,8 @@ func get(ks *Keyspace, db int, k string) (string, bool) {
 }
 
 func TestEntryFitsSizeClass(t *testing.T) {
-	if s := unsafe.Sizeof(Entry{}); s > 80 {
-		t.Fatalf("Entry is %d bytes; keep it within the 80-byte size class", s)
+	if s := unsafe.Sizeof(Entry{}); s > 64 {
+		t.Fatalf("Entry is %d bytes; keep it within the 64-byte size class", s)
 	}
 }
 
@@ -166,6 +166,10 @@ func TestLazyAndActiveExpiry(t *testing.T) {
 	}
 }
 
+// TestLRUEvictsLeastRecentlyUsedFirst: allkeys-lru approximates LRU by
+// sampling, as Redis does (no list per key). Its choice is checked against
+// true LRU order: most evicted keys must be among the least recently used,
+// and recently used keys must survive.
 func TestLRUEvictsLeastRecentlyUsedFirst(t *testing.T) {
 	ks, clk := newTestKS(t, Config{Policy: AllKeysLRU})
 	const n = 1000
@@ -181,9 +185,10 @@ func TestLRUEvictsLeastRecentlyUsedFirst(t *testing.T) {
 		clk.Advance(time.Microsecond)
 	}
 	ks.SetMaxMemory(ks.Used())
-	// Make room for 450 more items: the 450 least recently used untouched
-	// keys (k1..k499 minus the touched ones) must go, in order.
-	for i := 0; i < 450; i++ {
+	// Make room for 450 more items. True LRU would evict the 450 least
+	// recently used keys: k1..k499 minus the touched ones.
+	const evictions = 450
+	for i := 0; i < evictions; i++ {
 		k := fmt.Sprint("new", i)
 		if err := ks.Reserve(ItemSize(len(k), len(val))); err != nil {
 			t.Fatal(err)
@@ -191,17 +196,28 @@ func TestLRUEvictsLeastRecentlyUsedFirst(t *testing.T) {
 		set(ks, 0, k, string(val), 0)
 		clk.Advance(time.Microsecond)
 	}
+	oldGone, touchedGone := 0, 0
 	for i := 0; i < n; i++ {
 		_, ok := get(ks, 0, fmt.Sprint("k", i))
-		wantGone := i%10 != 0 && i < 500
-		if ok == wantGone {
-			t.Errorf("k%d present=%v, want present=%v", i, ok, !wantGone)
+		switch {
+		case ok:
+		case i%10 == 0:
+			touchedGone++
+		case i < 500:
+			oldGone++
 		}
+	}
+	t.Logf("evicted %d of the %d least recently used keys; %d of the 100 touched ones", oldGone, evictions, touchedGone)
+	if oldGone < evictions*2/3 { // Redis-style sampling gets about 3/4
+		t.Errorf("only %d of %d evicted keys were among the least recently used", oldGone, evictions)
+	}
+	if touchedGone > 10 {
+		t.Errorf("%d of the 100 recently touched keys were evicted", touchedGone)
 	}
 	if ks.Used() > ks.MaxMemory() {
 		t.Fatalf("used %d over limit %d", ks.Used(), ks.MaxMemory())
 	}
-	if st := ks.Stats(); st.Evicted != 450 {
+	if st := ks.Stats(); st.Evicted != evictions {
 		t.Fatalf("evicted = %d", st.Evicted)
 	}
 }

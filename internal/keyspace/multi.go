@@ -192,7 +192,6 @@ func (t *Txn) Rename(e *Entry, newKey []byte, dstDB int) *Entry {
 	}
 	d := dst.dictFor(dstDB, true)
 	d.insert(hashKey(newKey), e)
-	dst.lruPushFront(e)
 	e.atime = t.mono
 	if e.expire != 0 {
 		dst.heapSet(e)

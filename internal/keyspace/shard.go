@@ -1,20 +1,18 @@
 package keyspace
 
 import (
-	"math"
 	"sync"
 	"sync/atomic"
 )
 
 // shard is one lock's worth of the keyspace: for every database, the keys
-// whose hash slot falls here, one LRU list across them, and one expiry heap.
+// whose hash slot falls here and one expiry heap.
 // Every field except the atomics is guarded by mu.
 type shard struct {
 	mu    sync.Mutex
 	dicts []*dict // by physical database id; nil until first use
 	phys  []uint8 // logical database → physical id (SWAPDB swaps these)
 
-	lru  Entry    // sentinel: lru.next is the most, lru.prev the least recently used
 	heap []*Entry // min-heap of entries with an expiry, by expire
 
 	watched keyLists[*Watcher] // WATCHed keys (nil until first WATCH)
@@ -24,10 +22,6 @@ type shard struct {
 	casSeq uint64 // CAS uniques handed out here so far
 	idx    uint64 // shard index
 	stride uint64 // number of shards
-
-	// tailAtime publishes the least recently used entry's atime so that
-	// eviction can pick the globally oldest tail without taking every lock.
-	tailAtime atomic.Int64
 
 	hits, misses, expired, evicted atomic.Uint64
 
@@ -45,8 +39,6 @@ func (s *shard) init(idx, shards, databases int) {
 	for i := range s.phys {
 		s.phys[i] = uint8(i)
 	}
-	s.lru.next, s.lru.prev = &s.lru, &s.lru
-	s.tailAtime.Store(math.MaxInt64)
 }
 
 // dictFor returns the dict of logical database db, creating it if create.
@@ -65,45 +57,6 @@ func (s *shard) dictFor(db int, create bool) *dict {
 func (s *shard) nextCAS() uint64 {
 	s.casSeq++
 	return s.casSeq*s.stride + s.idx
-}
-
-// --- LRU list ---
-
-func (s *shard) lruPushFront(e *Entry) {
-	e.prev = &s.lru
-	e.next = s.lru.next
-	s.lru.next.prev = e
-	s.lru.next = e
-	if e.next == &s.lru {
-		s.publishTail()
-	}
-}
-
-func (s *shard) lruRemove(e *Entry) {
-	wasTail := s.lru.prev == e
-	e.prev.next = e.next
-	e.next.prev = e.prev
-	e.prev, e.next = nil, nil
-	if wasTail {
-		s.publishTail()
-	}
-}
-
-// lruBump moves e to the most recently used end.
-func (s *shard) lruBump(e *Entry) {
-	if s.lru.next == e {
-		return
-	}
-	s.lruRemove(e)
-	s.lruPushFront(e)
-}
-
-func (s *shard) publishTail() {
-	if t := s.lru.prev; t != &s.lru {
-		s.tailAtime.Store(t.atime)
-	} else {
-		s.tailAtime.Store(math.MaxInt64)
-	}
 }
 
 // --- expiry heap ---

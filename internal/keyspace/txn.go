@@ -160,7 +160,6 @@ func (t *Txn) touch(s *shard, e *Entry) {
 		e.lfu = t.ks.lfuIncr(t.ks.lfuDecayed(e, t.mono))
 	}
 	e.atime = t.mono
-	s.lruBump(e)
 }
 
 // SetString stores a string value under key, replacing any value of any
@@ -175,7 +174,6 @@ func (t *Txn) SetString(key, val []byte, flags uint32, expireMs int64) *Entry {
 		e = &Entry{hidx: -1, lfu: lfuInitVal}
 		e.setString(key, val)
 		d.insert(h, e)
-		s.lruPushFront(e)
 		t.account(s, e, 0)
 		t.ks.notify(EventNew, s, e)
 	} else {
@@ -186,7 +184,6 @@ func (t *Txn) SetString(key, val []byte, flags uint32, expireMs int64) *Entry {
 		}
 		e.setString(key, val)
 		t.account(s, e, before)
-		s.lruBump(e)
 	}
 	e.atime = t.mono
 	e.flags = flags
@@ -258,7 +255,6 @@ func (t *Txn) SetObject(key []byte, typ Type, val any, size int64) *Entry {
 		e = &Entry{hidx: -1, lfu: lfuInitVal}
 		e.setObject(key, typ, val, size)
 		d.insert(h, e)
-		s.lruPushFront(e)
 		t.account(s, e, 0)
 		t.ks.notify(EventNew, s, e)
 	} else {
@@ -267,7 +263,6 @@ func (t *Txn) SetObject(key []byte, typ Type, val any, size int64) *Entry {
 		e.enc = 0
 		e.flags = 0
 		t.account(s, e, before)
-		s.lruBump(e)
 		if e.expire != 0 {
 			e.expire = 0
 			s.heapSet(e)
