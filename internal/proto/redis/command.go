@@ -300,19 +300,59 @@ func (c *Conn) execute(args [][]byte) {
 
 // call runs cmd and records its statistics.
 func (c *Conn) call(cmd *Command, args [][]byte) {
+	if c.pend.on && c.pend.cmd != cmd {
+		c.flushStats() // the command may read them (INFO commandstats)
+		c.pend.cmd = cmd
+	}
 	start := time.Now()
 	before := len(c.out.Buf)
 	cmd.Run(c, args)
 	dur := time.Since(start)
-	c.srv.commands.Add(1)
-	cmd.calls.Add(1)
-	cmd.usec.Add(uint64(dur.Microseconds()))
+	c.countCall(cmd, uint64(dur.Microseconds()))
 	if len(c.out.Buf) > before && c.out.Buf[before] == '-' {
 		cmd.failedCalls.Add(1)
 		c.srv.errorReplies.Add(1)
 		c.srv.errStats.add(c.out.Buf[before:])
 	}
 	c.srv.slow.record(c, cmd, args, dur)
+}
+
+// pendingStats are a connection's command counts not yet added to the
+// shared counters. Every connection running the same command would
+// otherwise write the same cache lines (total commands, the command's calls
+// and time) once per command; within one batch of input they are summed
+// here and added once, before the replies leave, before a different
+// command runs (so INFO on the same connection sees them all), and when the
+// batch ends.
+type pendingStats struct {
+	on          bool // inside process: counts may wait
+	cmd         *Command
+	calls, usec uint64
+}
+
+func (c *Conn) countCall(cmd *Command, usec uint64) {
+	if !c.pend.on {
+		c.srv.commands.Add(1)
+		cmd.calls.Add(1)
+		cmd.usec.Add(usec)
+		return
+	}
+	if c.pend.cmd != cmd { // EXEC after its queued commands
+		c.flushStats()
+		c.pend.cmd = cmd
+	}
+	c.pend.calls++
+	c.pend.usec += usec
+}
+
+// flushStats adds the pending counts to the shared counters.
+func (c *Conn) flushStats() {
+	if p := &c.pend; p.calls > 0 {
+		c.srv.commands.Add(p.calls)
+		p.cmd.calls.Add(p.calls)
+		p.cmd.usec.Add(p.usec)
+		p.calls, p.usec = 0, 0
+	}
 }
 
 // afterReply applies CLIENT REPLY OFF/SKIP to the reply just written.

@@ -62,6 +62,7 @@ type Conn struct {
 
 	argv [][]byte // the command being run (for CLIENT LIST cmd=, slowlog)
 
+	pend       pendingStats // command counts not yet added (process)
 	keyScratch [][]byte     // reused by lockStep
 	emitBulk   func([]byte) // c.out.Bulk as a func value, made once
 	popLog     [3][]byte    // popFrom's logAs arguments
@@ -135,6 +136,8 @@ func (c *Conn) cleanup() {
 // process runs every complete command in the input buffer.
 func (c *Conn) process() {
 	limit := c.srv.snap.Load().cfg.QueryBufferLimit
+	c.pend.on = true
+	defer c.endBatch()
 	for !c.closing && c.r < c.w {
 		c.parser.Unauthenticated = !c.authed
 		args, n, err := c.parser.Parse(c.in[c.r:c.w])
@@ -153,7 +156,6 @@ func (c *Conn) process() {
 			return
 		}
 		c.r += n
-		c.srv.netIn.Add(uint64(n))
 		if len(args) == 0 {
 			continue
 		}
@@ -162,6 +164,13 @@ func (c *Conn) process() {
 			c.closing = true
 		}
 	}
+}
+
+// endBatch ends process: pending statistics go to the shared counters
+// before any reply of the batch is written.
+func (c *Conn) endBatch() {
+	c.flushStats()
+	c.pend.on = false
 	if q := int64(c.w - c.r); q != c.qbuf.Load() {
 		c.qbuf.Store(q) // an atomic store is a locked instruction: skip it when unchanged
 	}
@@ -216,6 +225,7 @@ func (c *Conn) fill() bool {
 	n, _ := c.nc.Read(c.in[c.w:])
 	c.w += n
 	if n > 0 {
+		c.srv.netIn.Add(uint64(n)) // as Redis, counted when read
 		// The server's coarse clock, as Redis's lastinteraction: idle
 		// times are reported in seconds.
 		if now := c.srv.nowMs.Load(); now != c.lastActive.Load() {
@@ -227,6 +237,7 @@ func (c *Conn) fill() bool {
 
 // flush writes pending replies, reporting false if the client is gone.
 func (c *Conn) flush() bool {
+	c.flushPublished() // subscribers of this batch's PUBLISHes (pubsub.go)
 	if len(c.out.Buf) == 0 {
 		return true
 	}
