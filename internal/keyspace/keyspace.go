@@ -226,7 +226,18 @@ func (ks *Keyspace) Databases() int { return ks.databases }
 func (ks *Keyspace) Clock() clock.Clock { return ks.clock }
 
 // SetMaxMemory changes the memory limit (0 = none).
-func (ks *Keyspace) SetMaxMemory(n int64) { ks.limit.Store(n) }
+func (ks *Keyspace) SetMaxMemory(n int64) {
+	ks.limit.Store(n)
+	if n > 0 {
+		// From now on every change goes to ks.used at once; fold in
+		// what the shards held back.
+		for i := range ks.shards {
+			if lag := ks.shards[i].usedLag.Swap(0); lag != 0 {
+				ks.used.Add(lag)
+			}
+		}
+	}
+}
 
 // MaxMemory returns the memory limit (0 = none).
 func (ks *Keyspace) MaxMemory() int64 { return ks.limit.Load() }
@@ -238,7 +249,38 @@ func (ks *Keyspace) SetPolicy(p Policy) { ks.policy.Store(int32(p)) }
 func (ks *Keyspace) Policy() Policy { return Policy(ks.policy.Load()) }
 
 // Used returns the accounted memory of all entries.
-func (ks *Keyspace) Used() int64 { return ks.used.Load() }
+func (ks *Keyspace) Used() int64 {
+	n := ks.used.Load()
+	for i := range ks.shards {
+		n += ks.shards[i].usedLag.Load()
+	}
+	return n
+}
+
+// usedLagMax bounds the bytes a shard holds back from ks.used while no
+// memory limit is set.
+const usedLagMax = 64 << 10
+
+// addUsed records a change of s's accounted bytes (s locked). With no
+// memory limit nothing reads the total on the hot path, so each shard
+// gathers changes up to usedLagMax before touching the shared counter,
+// which every core would otherwise write on every write command. With a
+// limit, Reserve needs the total exact: changes go straight to it.
+func (ks *Keyspace) addUsed(s *shard, delta int64) {
+	s.used += delta
+	if ks.limit.Load() > 0 {
+		if lag := s.usedLag.Load(); lag != 0 {
+			delta += s.usedLag.Swap(0) // left from before the limit was set
+		}
+		ks.used.Add(delta)
+		return
+	}
+	if lag := s.usedLag.Add(delta); lag > usedLagMax || lag < -usedLagMax {
+		if s.usedLag.CompareAndSwap(lag, 0) {
+			ks.used.Add(lag)
+		}
+	}
+}
 
 // Stats are the keyspace's counters since start.
 type Stats struct {
@@ -332,8 +374,7 @@ func (ks *Keyspace) unlink(s *shard, e *Entry) {
 		s.heapRemove(e)
 	}
 	sz := e.size()
-	s.used -= sz
-	ks.used.Add(-sz)
+	ks.addUsed(s, -sz)
 }
 
 // expireEntry removes e because its TTL passed, reporting the event.
@@ -368,8 +409,7 @@ func (s *shard) flushLocked(ks *Keyspace, db int) {
 				return true
 			})
 			s.dicts[d.id] = newDict(d.id)
-			s.used -= freed
-			ks.used.Add(-freed)
+			ks.addUsed(s, -freed)
 		}
 	}
 }

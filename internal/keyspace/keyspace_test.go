@@ -449,3 +449,39 @@ func TestGrowValue(t *testing.T) {
 		t.Fatalf("%d reallocations for 100k appends", reallocs)
 	}
 }
+
+// TestUsedIsExactWithLaggingShards: without a limit the shards hold back
+// accounting changes from the shared total (addUsed); Used still counts
+// every byte, and setting a limit folds them in so Reserve sees them.
+func TestUsedIsExactWithLaggingShards(t *testing.T) {
+	ks, _ := newTestKS(t, Config{Policy: AllKeysRandom})
+	val := string(make([]byte, 100))
+	var want int64
+	for i := 0; i < 3000; i++ {
+		k := fmt.Sprint("k", i)
+		set(ks, 0, k, val, 0)
+		want += ItemSize(len(k), len(val))
+	}
+	for i := 0; i < 3000; i += 3 { // some deletions: negative changes
+		k := fmt.Sprint("k", i)
+		tx := ks.Lock(0, []byte(k))
+		tx.Delete([]byte(k))
+		tx.Unlock()
+		want -= ItemSize(len(k), len(val))
+	}
+	if got := ks.Used(); got != want {
+		t.Fatalf("Used = %d, want %d", got, want)
+	}
+	if ks.used.Load() == want {
+		t.Logf("no shard held anything back")
+	}
+	ks.SetMaxMemory(want)
+	if got := ks.used.Load(); got != want {
+		t.Fatalf("after SetMaxMemory the shared total is %d, want %d", got, want)
+	}
+	set(ks, 0, "one-more", val, 0)
+	want += ItemSize(len("one-more"), len(val))
+	if got := ks.used.Load(); got != want || ks.Used() != want {
+		t.Fatalf("with a limit: total %d, Used %d, want %d", got, ks.Used(), want)
+	}
+}

@@ -197,8 +197,7 @@ func (t *Txn) Rename(e *Entry, newKey []byte, dstDB int) *Entry {
 		dst.heapSet(e)
 	}
 	sz := e.size()
-	dst.used += sz
-	t.ks.used.Add(sz)
+	t.ks.addUsed(dst, sz)
 	e.cas = dst.nextCAS()
 	t.dirty++
 	t.ks.modified(dst, dstDB, newKey)

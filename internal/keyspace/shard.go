@@ -18,7 +18,12 @@ type shard struct {
 	watched keyLists[*Watcher] // WATCHed keys (nil until first WATCH)
 	waiters keyLists[*Waiter]  // clients blocked on keys (nil until first block)
 
-	used   int64  // accounted bytes of this shard's entries
+	used int64 // accounted bytes of this shard's entries
+
+	// usedLag is accounted bytes not yet added to Keyspace.used (see
+	// addUsed); written under mu, read by Used without it.
+	usedLag atomic.Int64
+
 	casSeq uint64 // CAS uniques handed out here so far
 	idx    uint64 // shard index
 	stride uint64 // number of shards

@@ -321,8 +321,7 @@ func (t *Txn) SetCAS(e *Entry, cas uint64) { e.cas = cas }
 func (t *Txn) account(s *shard, e *Entry, before int64) {
 	delta := e.size() - before
 	if delta != 0 {
-		s.used += delta
-		t.ks.used.Add(delta)
+		t.ks.addUsed(s, delta)
 	}
 }
 
