@@ -82,6 +82,7 @@ func init() {
 		"list_bindings":         {"[--vhost <vhost>] [<column> ...]", 0, -1, true, (*ctl).listBindings, "Lists all bindings on a vhost"},
 		"list_connections":      {"[<column> ...]", 0, -1, false, (*ctl).listConnections, "Lists AMQP 0.9.1 connections for the node"},
 		"list_channels":         {"[<column> ...]", 0, -1, false, (*ctl).listChannels, "Lists all channels in the node"},
+		"list_consumers":        {"[--vhost <vhost>] [<column> ...]", 0, -1, true, (*ctl).listConsumers, "Lists all consumers for a vhost"},
 		"purge_queue":           {"[--vhost <vhost>] <queue>", 1, 1, true, (*ctl).purgeQueue, "Purges a queue (removes all messages in it)"},
 		"delete_queue":          {"[--vhost <vhost>] <queue> [--if-empty|-e] [--if-unused|-u]", 1, 1, true, (*ctl).deleteQueue, "Deletes a queue"},
 		"close_connection":      {"<connection name> <explanation>", 2, 2, false, (*ctl).closeConnection, "Instructs the broker to close the connection with the given name"},
@@ -777,6 +778,29 @@ func (c *ctl) listBindings(vhost string, args []string, _ map[string]bool) int {
 func (c *ctl) listConnections(_ string, args []string, _ map[string]bool) int {
 	return c.list("list_connections", "/api/connections", connectionColumns,
 		[]string{"user", "peer_host", "peer_port", "state"}, args, nil, "Listing connections ...")
+}
+
+// consumerColumns shows the consumer's connection where rabbitmqctl
+// shows its channel's Erlang pid.
+var consumerColumns = []column{
+	{"queue_name", func(r row) string { return formatValue(sub(r, "queue")["name"]) }},
+	{"channel_pid", func(r row) string { return formatValue(sub(r, "channel_details")["connection_name"]) }},
+	{"consumer_tag", field("consumer_tag")}, {"ack_required", field("ack_required")},
+	{"prefetch_count", field("prefetch_count")}, {"active", field("active")},
+	{"activity_status", field("activity_status")}, {"arguments", field("arguments")},
+	{"exclusive", field("exclusive")}, {"priority", field("priority")},
+}
+
+// sub returns a nested object of a row (empty when absent).
+func sub(r row, key string) map[string]any {
+	m, _ := r[key].(map[string]any)
+	return m
+}
+
+func (c *ctl) listConsumers(vhost string, args []string, _ map[string]bool) int {
+	return c.list("list_consumers", "/api/consumers/"+esc(vhost), consumerColumns,
+		[]string{"queue_name", "channel_pid", "consumer_tag", "ack_required", "prefetch_count", "active", "activity_status", "arguments"},
+		args, nil, fmt.Sprintf("Listing consumers in vhost %s ...", vhost))
 }
 
 func (c *ctl) listChannels(_ string, args []string, _ map[string]bool) int {

@@ -3,7 +3,7 @@
 // memcached exporters), GET /healthz, and a JSON management API in the
 // shape of RabbitMQ's management plugin (/api/overview, /api/users,
 // /api/vhosts, /api/permissions, /api/queues, /api/exchanges,
-// /api/bindings, /api/connections, /api/channels) that `ferry ctl` talks
+// /api/bindings, /api/connections, /api/channels, /api/consumers) that `ferry ctl` talks
 // to. The API authenticates with HTTP basic auth against the broker's
 // users; writes and listings need the administrator tag.
 //
@@ -177,6 +177,8 @@ func (h *Handler) addRoutes() {
 	m.handle("GET /api/connections", adm(h.listConnections))
 	m.handle("DELETE /api/connections/{name}", adm(h.closeConnection))
 	m.handle("GET /api/channels", adm(h.listChannels))
+	m.handle("GET /api/consumers", adm(h.listConsumers))
+	m.handle("GET /api/consumers/{vhost}", adm(h.listConsumers))
 }
 
 // managementTags are the user tags that open the management API at all

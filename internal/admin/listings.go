@@ -344,3 +344,51 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, _ *broker.Use
 		},
 	})
 }
+
+type consumerJSON struct {
+	Queue          queueRef       `json:"queue"`
+	ConsumerTag    string         `json:"consumer_tag"`
+	ChannelDetails channelRef     `json:"channel_details"`
+	AckRequired    bool           `json:"ack_required"`
+	Exclusive      bool           `json:"exclusive"`
+	PrefetchCount  uint32         `json:"prefetch_count"`
+	Priority       int64          `json:"priority"`
+	Active         bool           `json:"active"`
+	ActivityStatus string         `json:"activity_status"`
+	Arguments      map[string]any `json:"arguments"`
+}
+
+type queueRef struct {
+	Name  string `json:"name"`
+	VHost string `json:"vhost"`
+}
+
+type channelRef struct {
+	ConnectionName string `json:"connection_name"`
+	PeerHost       string `json:"peer_host"`
+	PeerPort       int    `json:"peer_port"`
+	Node           string `json:"node"`
+}
+
+func (h *Handler) listConsumers(w http.ResponseWriter, r *http.Request, _ *broker.User) {
+	vh := r.PathValue("vhost")
+	if vh != "" && !h.vhostExists(vh) {
+		notFound(w)
+		return
+	}
+	out := []consumerJSON{}
+	for _, c := range h.cfg.Broker.Consumers(vh) {
+		ph, pp, _, _ := splitEndpoints(c.Connection)
+		status := "up"
+		if !c.Active {
+			status = "waiting"
+		}
+		out = append(out, consumerJSON{
+			Queue: queueRef{c.Queue, c.VHost}, ConsumerTag: c.Tag,
+			ChannelDetails: channelRef{c.Connection, ph, pp, h.cfg.Node},
+			AckRequired:    c.AckRequired, Exclusive: c.Exclusive, PrefetchCount: c.Prefetch, Priority: c.Priority,
+			Active: c.Active, ActivityStatus: status, Arguments: args(c.Arguments),
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"slices"
+	"strings"
 )
 
 // This file holds the read accessors and the one user update the admin
@@ -178,4 +179,55 @@ func (b *Broker) lookupQueue(vhost, name string) (*Queue, error) {
 		return nil, newError(CodeNotFound, "no %s", rs("queue", name, vhost))
 	}
 	return q, nil
+}
+
+// ConsumerInfo describes a consumer for listings (rabbitmqctl
+// list_consumers, /api/consumers).
+type ConsumerInfo struct {
+	VHost, Queue, Tag string
+	ConnectionID      uint64
+	Connection        string // the connection's ConnInfo.Name
+	AckRequired       bool
+	Exclusive         bool
+	Prefetch          uint32
+	Priority          int64
+	// Active is false for the waiting consumers of a single-active-
+	// consumer queue.
+	Active    bool
+	Arguments Table
+}
+
+// Consumers lists a vhost's consumers ("" for all vhosts), by queue in
+// name order and then in registration order.
+func (b *Broker) Consumers(vhost string) []ConsumerInfo {
+	var out []ConsumerInfo
+	names := []string{vhost}
+	if vhost == "" {
+		names = b.VHosts()
+	}
+	for _, vn := range names {
+		vh := b.vhost(vn)
+		if vh == nil {
+			continue
+		}
+		vh.mu.RLock()
+		qs := make([]*Queue, 0, len(vh.queues))
+		for _, q := range vh.queues {
+			qs = append(qs, q)
+		}
+		vh.mu.RUnlock()
+		slices.SortFunc(qs, func(x, y *Queue) int { return strings.Compare(x.name, y.name) })
+		for _, q := range qs {
+			q.mu.Lock()
+			for i, c := range q.consumers {
+				out = append(out, ConsumerInfo{
+					VHost: vn, Queue: q.name, Tag: c.tag, ConnectionID: c.ch.conn.id, Connection: c.ch.conn.info.Name,
+					AckRequired: !c.noAck, Exclusive: c.exclusive, Prefetch: c.prefetch, Priority: c.priority,
+					Active: !q.cfg.sac || i == 0, Arguments: c.args,
+				})
+			}
+			q.mu.Unlock()
+		}
+	}
+	return out
 }
