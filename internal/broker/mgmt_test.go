@@ -92,3 +92,68 @@ func TestPasswordHashAndChannels(t *testing.T) {
 		t.Fatalf("%d channels after a close", n)
 	}
 }
+
+// TestAdminQueueActions: administrators purge and delete queues with
+// queue.delete's conditions and RabbitMQ's texts, see consumers (the
+// waiting ones of a single-active-consumer queue marked), and close
+// connections.
+func TestAdminQueueActions(t *testing.T) {
+	e := newEnv(t)
+	e.declare("sac", Table{"x-single-active-consumer": true})
+	e.declare("plain", nil)
+	e.publish("", "plain", "a")
+	e.publish("", "plain", "b")
+	ch2, _ := e.newChannel()
+	for _, ch := range []*Channel{e.ch, ch2} {
+		if _, err := ch.Consume(ConsumeArgs{Queue: "sac", Tag: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := e.b.Consumers("")
+	if len(cs) != 2 || !cs[0].Active || cs[1].Active || cs[0].Queue != "sac" || !cs[0].AckRequired || cs[0].Connection != t.Name() {
+		t.Fatalf("consumers %+v", cs)
+	}
+	if cs := e.b.Consumers("nowhere"); len(cs) != 0 {
+		t.Fatalf("consumers of a missing vhost %+v", cs)
+	}
+
+	tests := []struct {
+		name              string
+		vhost, queue      string
+		ifUnused, ifEmpty bool
+		want              string
+		n                 uint32
+	}{
+		{"in use", "/", "sac", true, false, "PRECONDITION_FAILED - queue 'sac' in vhost '/' in use", 0},
+		{"not empty", "/", "plain", false, true, "PRECONDITION_FAILED - queue 'plain' in vhost '/' not empty", 0},
+		{"missing queue", "/", "none", false, false, "NOT_FOUND - no queue 'none' in vhost '/'", 0},
+		{"missing vhost", "v", "q", false, false, "NOT_FOUND - no vhost 'v'", 0},
+		{"deleted", "/", "plain", false, false, "", 2},
+	}
+	for _, tt := range tests {
+		n, err := e.b.DeleteQueue(tt.vhost, tt.queue, tt.ifUnused, tt.ifEmpty)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want || n != tt.n {
+			t.Errorf("%s: %d %q, want %d %q", tt.name, n, got, tt.n, tt.want)
+		}
+	}
+	e.publish("", "sac", "x") // delivered to the active consumer: not ready
+	e.declare("p2", nil)
+	e.publish("", "p2", "y")
+	if n, err := e.b.PurgeQueue("/", "p2"); n != 1 || err != nil {
+		t.Errorf("purge: %d %v", n, err)
+	}
+	if _, err := e.b.PurgeQueue("/", "none"); err == nil || err.Error() != "NOT_FOUND - no queue 'none' in vhost '/'" {
+		t.Errorf("purge of a missing queue: %v", err)
+	}
+	id := e.b.Connections()[0].ID
+	if e.b.CloseConnection(id+100, "x") {
+		t.Error("closed a connection that does not exist")
+	}
+	if !e.b.CloseConnection(id, "maintenance") || len(e.b.Connections()) != 0 {
+		t.Errorf("close_connection: %+v", e.b.Connections())
+	}
+}
