@@ -107,14 +107,18 @@ func (c *Conn) channelFrame(f wire.Frame) {
 	}
 	if ch.closing {
 		// After channel.close, everything but channel.close and
-		// channel.close-ok is dropped (spec 4.2.8 / rabbit_channel).
+		// channel.close-ok is dropped (spec 4.2.8 / rabbit_channel). A
+		// crossing channel.close is answered, but the number stays taken
+		// until our close is answered too: the client's close-ok follows
+		// (rabbit_channel's closing state), and freeing the number early
+		// would make that close-ok look like a frame on an unopened
+		// channel (504).
 		if f.Type == wire.FrameMethod {
 			switch k, _ := f.Method(); k {
 			case wire.KeyChannelCloseOk:
 				c.removeChan(ch)
 			case wire.KeyChannelClose:
 				c.out.method(ch.id, &wire.ChannelCloseOk{})
-				c.removeChan(ch)
 			}
 		}
 		return

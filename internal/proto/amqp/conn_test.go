@@ -270,3 +270,27 @@ func TestServerNamedConsumerTagLive(t *testing.T) {
 		t.Fatalf("consume answered %#v", m)
 	}
 }
+
+// TestCrossingChannelClose: the client closes a channel while the server's
+// channel.close for an error on it is in flight (amqp091-go's issue 43).
+// Each side answers the other's close; the channel number stays taken
+// until the client's close-ok, then opens again, and the connection lives.
+func TestCrossingChannelClose(t *testing.T) {
+	ts := startServer(t)
+	rc := openRaw(t, ts)
+	rc.send(wire.AppendContent(nil, 1, &wire.BasicPublish{Exchange: "nonexisting-exchange"}, nil, nil, 4096))
+	rc.method(1, &wire.ChannelClose{ReplyCode: 200, ReplyText: "bye"})
+	rc.expectChanClose(1, 404, "NOT_FOUND - no exchange 'nonexisting-exchange' in vhost '/'", wire.KeyBasicPublish)
+	if ch, m := rc.readMethod(); ch != 1 || m.Key() != wire.KeyChannelCloseOk {
+		t.Fatalf("got %v on %d, want channel.close-ok", m.Key(), ch)
+	}
+	rc.method(1, &wire.ChannelCloseOk{})
+	rc.method(1, &wire.ChannelOpen{})
+	if ch, m := rc.readMethod(); ch != 1 || m.Key() != wire.KeyChannelOpenOk {
+		t.Fatalf("got %v on %d, want channel.open-ok", m.Key(), ch)
+	}
+	rc.method(1, &wire.ExchangeDeclare{Exchange: "still-here", Type: "direct", AutoDelete: true})
+	if _, m := rc.readMethod(); m.Key() != wire.KeyExchangeDeclareOk {
+		t.Fatalf("got %v, want exchange.declare-ok", m.Key())
+	}
+}
