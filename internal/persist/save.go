@@ -218,10 +218,6 @@ func (m *Manager) BGSave(schedule bool) (string, error) {
 // file, switched to at the snapshot's instant.
 func (m *Manager) BGRewriteAOF() (string, error) {
 	w := m.writer()
-	if w == nil {
-		// Redis rewrites (creates) the AOF even when appendonly is off.
-		return "", errors.New("ERR Background append only file rewriting is only supported with appendonly yes")
-	}
 	if m.rewriting.Load() {
 		return "", errors.New("ERR Background append only file rewriting already in progress")
 	}
@@ -233,6 +229,28 @@ func (m *Manager) BGRewriteAOF() (string, error) {
 		return "", errors.New("ERR Background append only file rewriting already in progress")
 	}
 	cfg := m.Config()
+	// With appendonly off Redis still rewrites: the AOF directory gets a
+	// new base and manifest, which nothing is appended to afterwards. A
+	// writer opened for the rewrite alone does that.
+	temp := false
+	if w == nil {
+		var err error
+		if w, err = m.tempWriter(cfg); err != nil {
+			m.rewriting.Store(false)
+			m.rewriteOK.Store(false)
+			m.rwFailures.Add(1)
+			m.log.Error("Can't rewrite append only file in background", "err", err)
+			return "", errors.New("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
+		}
+		temp = true
+	}
+	closeTemp := func() {
+		if temp {
+			if err := w.Close(); err != nil {
+				m.log.Warn("closing the AOF after a rewrite with appendonly off", "err", err)
+			}
+		}
+	}
 	format := aof.BaseRDB
 	if !cfg.AOFUseRDBPreamble {
 		format = aof.BaseAOF
@@ -243,6 +261,7 @@ func (m *Manager) BGRewriteAOF() (string, error) {
 	snap := m.ks.BeginSnapshotWith(func() { rw, startErr = w.StartRewrite(format) })
 	if startErr != nil {
 		snap.Release()
+		closeTemp()
 		m.rewriting.Store(false)
 		m.rewriteOK.Store(false)
 		m.rwFailures.Add(1)
@@ -252,6 +271,7 @@ func (m *Manager) BGRewriteAOF() (string, error) {
 	go func() {
 		defer m.rewriting.Store(false)
 		defer m.rwStart.Store(0)
+		defer closeTemp()
 		snap.Capture()
 		bw := bufio.NewWriterSize(rw, 1<<20)
 		var err error
@@ -282,6 +302,14 @@ func (m *Manager) BGRewriteAOF() (string, error) {
 		m.log.Info("Background AOF rewrite finished successfully", "seconds", time.Since(start).Seconds())
 	}()
 	return "Background append only file rewriting started", nil
+}
+
+// tempWriter opens the AOF for one rewrite while appendonly is off.
+func (m *Manager) tempWriter(cfg Config) (*aof.Writer, error) {
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	return aof.Open(cfg.Dir, aof.Options{DirName: cfg.AppendDirname, FileName: cfg.AppendFilename, Fsync: aof.FsyncNo})
 }
 
 // writeAOFBase writes a snapshot as commands (aof-use-rdb-preamble no).

@@ -275,6 +275,15 @@ func TestAppendonlyAtRuntime(t *testing.T) {
 	if v := infoPersistence(t, c, "aof_enabled"); v != "0" {
 		t.Fatalf("aof_enabled:%s with appendonly no", v)
 	}
+	// BGREWRITEAOF with the AOF off writes one anyway, as Redis.
+	if v, err := c.BgRewriteAOF(ctx).Result(); err != nil || v != "Background append only file rewriting started" {
+		t.Fatalf("BGREWRITEAOF with appendonly no: %q %v", v, err)
+	}
+	waitInfo(t, c, "aof_rewrites", "1")
+	waitInfo(t, c, "aof_rewrite_in_progress", "0")
+	if b, _ := filepath.Glob(filepath.Join(dir, "appendonlydir", "appendonly.aof.*.base.rdb")); len(b) != 1 {
+		t.Errorf("no base file after BGREWRITEAOF with appendonly no: %v", b)
+	}
 	if err := c.ConfigSet(ctx, "appendonly", "yes").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -283,8 +292,8 @@ func TestAppendonlyAtRuntime(t *testing.T) {
 	}
 	c.Set(ctx, "during", "1", 0) // while the rewrite may still run
 	waitInfo(t, c, "aof_rewrite_in_progress", "0")
-	if v := infoPersistence(t, c, "aof_rewrites"); v != "1" {
-		t.Errorf("aof_rewrites:%s, want 1 (turning the AOF on rewrites it)", v)
+	if v := infoPersistence(t, c, "aof_rewrites"); v != "2" {
+		t.Errorf("aof_rewrites:%s, want 2 (turning the AOF on rewrites it)", v)
 	}
 	if v := infoPersistence(t, c, "aof_last_bgrewrite_status"); v != "ok" {
 		t.Errorf("aof_last_bgrewrite_status:%s", v)
