@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -59,6 +60,17 @@ func compareMain(args []string) int {
 	}
 	defer fy.stop()
 	brokers := []*broker{fy, rmq}
+	// Interrupted (^C, timeout(1)): stop both brokers before exiting, or
+	// the RabbitMQ node and its epmd would outlive the run.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		fy.stop()
+		rmq.stop()
+		os.RemoveAll(tmp)
+		os.Exit(1)
+	}()
 
 	type pair struct{ f, r result }
 	var rows []pair
