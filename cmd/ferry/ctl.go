@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -87,6 +88,7 @@ func init() {
 		"delete_queue":          {"[--vhost <vhost>] <queue> [--if-empty|-e] [--if-unused|-u]", 1, 1, true, (*ctl).deleteQueue, "Deletes a queue"},
 		"close_connection":      {"<connection name> <explanation>", 2, 2, false, (*ctl).closeConnection, "Instructs the broker to close the connection with the given name"},
 		"status":                {"", 0, 0, false, (*ctl).status, "Displays status of a node"},
+		"export_definitions":    {"<file_path | \"-\">", 1, 1, false, (*ctl).exportDefinitions, "Exports definitions in JSON"},
 	}
 }
 
@@ -953,4 +955,32 @@ func listenerPurpose(proto string) string {
 		return "memcached over UDP"
 	}
 	return proto
+}
+
+// exportDefinitions writes GET /api/definitions to a file, or to standard
+// output for "-", as rabbitmqctl export_definitions does.
+func (c *ctl) exportDefinitions(_ string, args []string, _ map[string]bool) int {
+	path := args[0]
+	if path != "-" {
+		c.info(`Exporting definitions in JSON to a file at "%s" ...`, path)
+	}
+	r, code := c.call("GET", "/api/definitions", nil)
+	if r == nil {
+		return code
+	}
+	if r.status != http.StatusOK {
+		return c.unexpected(r)
+	}
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, r.body, "", "  "); err != nil {
+		return c.fail(exitSoftware, "bad reply from %s/api/definitions: %v", c.base, err)
+	}
+	if path == "-" {
+		c.stdout.Write(pretty.Bytes())
+		return exitOK
+	}
+	if err := os.WriteFile(path, pretty.Bytes(), 0o600); err != nil {
+		return c.fail(exitDataErr, "%v", err)
+	}
+	return exitOK
 }

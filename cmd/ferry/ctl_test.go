@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +81,9 @@ func TestCtlInProcess(t *testing.T) {
 	}
 	closed := conn.NotifyClose(make(chan *amqp091.Error, 1))
 	ch, _ := conn.Channel()
+	if _, err := ch.QueueDeclare("kept", true, false, false, false, amqp091.Table{"x-max-length": int32(3)}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ch.QueueDeclare("work", false, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +116,7 @@ func TestCtlInProcess(t *testing.T) {
 		{"", []string{"set_permissions", "bob", ".*", ".*", ".*"}, "Setting permissions for user \"bob\" in vhost \"/\" ...\n", 0, ""},
 		{"", []string{"clear_permissions", "bob"}, "Clearing permissions for user \"bob\" in vhost \"/\" ...\n", 0, ""},
 		{"", []string{"-q", "list_permissions"}, "user\tconfigure\twrite\tread\nguest\t.*\t.*\t.*\n", 0, ""},
-		{"", []string{"-q", "list_queues", "name", "consumers", "durable"}, "Timeout: 60.0 seconds ...\nListing queues for vhost / ...\nname\tconsumers\tdurable\nwork\t1\tfalse\n"[len("Timeout: 60.0 seconds ...\nListing queues for vhost / ...\n"):], 0, ""},
+		{"", []string{"-q", "list_queues", "name", "consumers", "durable"}, "name\tconsumers\tdurable\nkept\t0\ttrue\nwork\t1\tfalse\n", 0, ""},
 		{"", []string{"-s", "list_channels", "user", "consumer_count", "prefetch_count"}, "guest\t1\t5\n", 0, ""},
 		{"", []string{"-s", "list_connections", "name", "user", "vhost", "channels"}, connName + "\tguest\t/\t1\n", 0, ""},
 		{"", []string{"list_exchanges", "-p", "/", "--no-table-headers", "name"}, "Listing exchanges for vhost / ...\n\namq.direct\namq.fanout\namq.headers\namq.match\namq.rabbitmq.trace\namq.topic\n", 0, ""},
@@ -133,6 +139,36 @@ func TestCtlInProcess(t *testing.T) {
 			t.Errorf("ferry ctl %s:\n got %q %q %d\nwant %q %q %d", strings.Join(tt.args, " "), out, errs, code, tt.stdout, tt.stderrs, tt.code)
 		}
 	}
+	// export_definitions: RabbitMQ's JSON, to stdout or a file.
+	out, errs, code := ctl("", "export_definitions", "-")
+	var defs struct {
+		RabbitVersion string `json:"rabbit_version"`
+		Users         []struct {
+			Name         string `json:"name"`
+			PasswordHash string `json:"password_hash"`
+		}
+		Queues []struct {
+			Name      string
+			Durable   bool
+			Arguments map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &defs); err != nil || code != 0 || errs != "" {
+		t.Fatalf("export_definitions -: %v %q %d\n%s", err, errs, code, out)
+	}
+	if defs.RabbitVersion == "" || len(defs.Queues) != 1 || defs.Queues[0].Name != "kept" ||
+		defs.Queues[0].Arguments["x-max-length"] != float64(3) || len(defs.Users) != 2 || defs.Users[1].Name != "guest" || defs.Users[1].PasswordHash == "" {
+		t.Errorf("definitions %+v", defs)
+	}
+	file := filepath.Join(t.TempDir(), "defs.json")
+	if out, errs, code := ctl("", "export_definitions", file); code != 0 || errs != "" ||
+		out != "Exporting definitions in JSON to a file at \""+file+"\" ...\n" {
+		t.Errorf("export_definitions FILE: %q %q %d", out, errs, code)
+	}
+	if data, err := os.ReadFile(file); err != nil || !strings.Contains(string(data), `"name": "kept"`) {
+		t.Errorf("exported file: %v %s", err, data)
+	}
+
 	select {
 	case e := <-closed:
 		if e == nil || e.Code != 320 || e.Reason != "CONNECTION_FORCED - maintenance" {

@@ -178,6 +178,7 @@ func (h *Handler) addRoutes() {
 	m.handle("DELETE /api/connections/{name}", adm(h.closeConnection))
 	m.handle("GET /api/channels", adm(h.listChannels))
 	m.handle("GET /api/consumers", adm(h.listConsumers))
+	m.handle("GET /api/definitions", adm(h.definitions))
 	m.handle("GET /api/consumers/{vhost}", adm(h.listConsumers))
 }
 

@@ -392,3 +392,25 @@ func (h *Handler) listConsumers(w http.ResponseWriter, r *http.Request, _ *broke
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// definitions serves GET /api/definitions: RabbitMQ's definitions export
+// (durable topology, users with password hashes, permissions).
+func (h *Handler) definitions(w http.ResponseWriter, r *http.Request, _ *broker.User) {
+	d := h.cfg.Broker.ExportDefinitions()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"rabbit_version":    h.cfg.BrokerVersion,
+		"rabbitmq_version":  h.cfg.BrokerVersion,
+		"product_name":      "Ferry",
+		"product_version":   h.cfg.Version,
+		"users":             d.Users,
+		"vhosts":            d.VHosts,
+		"permissions":       d.Permissions,
+		"topic_permissions": []any{},
+		"parameters":        []any{},
+		"global_parameters": []any{},
+		"policies":          []any{},
+		"queues":            d.Queues,
+		"exchanges":         d.Exchanges,
+		"bindings":          d.Bindings,
+	})
+}

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
 	"strings"
 )
@@ -228,6 +230,122 @@ func (b *Broker) Consumers(vhost string) []ConsumerInfo {
 			}
 			q.mu.Unlock()
 		}
+	}
+	return out
+}
+
+// Definitions is the durable topology in the shape of RabbitMQ's
+// definitions export (GET /api/definitions, rabbitmqctl
+// export_definitions): users with password hashes, vhosts, permissions,
+// and the durable exchanges, queues and bindings, with arguments as plain
+// values. The admin front end adds the version fields.
+type Definitions struct {
+	Users       []DefUser       `json:"users"`
+	VHosts      []DefVHost      `json:"vhosts"`
+	Permissions []DefPermission `json:"permissions"`
+	Exchanges   []DefExchange   `json:"exchanges"`
+	Queues      []DefQueue      `json:"queues"`
+	Bindings    []DefBinding    `json:"bindings"`
+}
+
+// DefUser is a user in Definitions.
+type DefUser struct {
+	Name             string            `json:"name"`
+	PasswordHash     string            `json:"password_hash"`
+	HashingAlgorithm string            `json:"hashing_algorithm"`
+	Tags             []string          `json:"tags"`
+	Limits           map[string]string `json:"limits"`
+}
+
+// DefVHost is a vhost in Definitions.
+type DefVHost struct {
+	Name string `json:"name"`
+}
+
+// DefPermission is a permission in Definitions.
+type DefPermission struct {
+	User      string `json:"user"`
+	VHost     string `json:"vhost"`
+	Configure string `json:"configure"`
+	Write     string `json:"write"`
+	Read      string `json:"read"`
+}
+
+// DefExchange is a durable exchange in Definitions.
+type DefExchange struct {
+	Name       string `json:"name"`
+	VHost      string `json:"vhost"`
+	Type       string `json:"type"`
+	Durable    bool   `json:"durable"`
+	AutoDelete bool   `json:"auto_delete"`
+	Internal   bool   `json:"internal"`
+	Arguments  Table  `json:"arguments"`
+}
+
+// DefQueue is a durable queue in Definitions.
+type DefQueue struct {
+	Name       string `json:"name"`
+	VHost      string `json:"vhost"`
+	Durable    bool   `json:"durable"`
+	AutoDelete bool   `json:"auto_delete"`
+	Arguments  Table  `json:"arguments"`
+}
+
+// DefBinding is a durable binding in Definitions.
+type DefBinding struct {
+	Source          string `json:"source"`
+	VHost           string `json:"vhost"`
+	Destination     string `json:"destination"`
+	DestinationType string `json:"destination_type"`
+	RoutingKey      string `json:"routing_key"`
+	Arguments       Table  `json:"arguments"`
+}
+
+// ExportDefinitions returns the durable topology as RabbitMQ exports it.
+func (b *Broker) ExportDefinitions() Definitions {
+	d := b.snapshotDefinitions()
+	// The snapshot holds typed values ready for JSON; they are read back
+	// the way definitions.json is loaded, then written plain.
+	plain := func(m map[string]any) Table {
+		data, err := json.Marshal(m)
+		if err != nil {
+			return Table{}
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var typed map[string]any
+		if dec.Decode(&typed) != nil {
+			return Table{}
+		}
+		t, err := decodeTable(typed)
+		if err != nil || t == nil {
+			return Table{}
+		}
+		return t
+	}
+	out := Definitions{Users: []DefUser{}, VHosts: []DefVHost{}, Permissions: []DefPermission{},
+		Exchanges: []DefExchange{}, Queues: []DefQueue{}, Bindings: []DefBinding{}}
+	for _, u := range d.Users {
+		tags := u.Tags
+		if tags == nil {
+			tags = []string{}
+		}
+		out.Users = append(out.Users, DefUser{u.Name, u.PasswordHash, u.HashingAlgorithm, tags, map[string]string{}})
+	}
+	for _, v := range d.VHosts {
+		out.VHosts = append(out.VHosts, DefVHost{v.Name})
+	}
+	for _, p := range d.Permissions {
+		out.Permissions = append(out.Permissions, DefPermission{p.User, p.VHost, p.Configure, p.Write, p.Read})
+	}
+	for _, x := range d.Exchanges {
+		out.Exchanges = append(out.Exchanges, DefExchange{x.Name, x.VHost, x.Type, x.Durable, x.AutoDelete, x.Internal, plain(x.Arguments)})
+	}
+	for _, q := range d.Queues {
+		out.Queues = append(out.Queues, DefQueue{q.Name, q.VHost, q.Durable, q.AutoDelete, plain(q.Arguments)})
+	}
+	for _, bd := range d.Bindings {
+		out.Bindings = append(out.Bindings, DefBinding{bd.Source, bd.VHost, bd.Destination, bd.DestinationType, bd.RoutingKey, plain(bd.Arguments)})
 	}
 	return out
 }
