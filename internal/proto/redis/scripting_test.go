@@ -101,11 +101,30 @@ redis.call('SET', 'total', v + 1)
 local w = tonumber(redis.call('GET', 'other') or '0')
 redis.call('SET', 'other', w + 1)
 return v + 1`)
+	if err := move.Load(ctx, rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
 	const workers, each = 8, 50
 	var wg sync.WaitGroup
-	errs := make(chan error, workers*2)
+	errs := make(chan error, workers*3)
 	for i := 0; i < workers; i++ {
-		wg.Add(2)
+		wg.Add(3)
+		// Scripts inside MULTI/EXEC run on EXEC's locks, beside the
+		// queue other connections' scripts go through.
+		go func() {
+			defer wg.Done()
+			for j := 0; j < each; j++ {
+				_, err := rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+					move.Run(ctx, p, nil)
+					p.Incr(ctx, "other")
+					return nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
 		go func() {
 			defer wg.Done()
 			for j := 0; j < each; j++ {
@@ -130,11 +149,11 @@ return v + 1`)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if got := rdb.Get(ctx, "total").Val(); got != strconv.Itoa(workers*each) {
-		t.Fatalf("total %s, want %d", got, workers*each)
+	if got := rdb.Get(ctx, "total").Val(); got != strconv.Itoa(2*workers*each) {
+		t.Fatalf("total %s, want %d", got, 2*workers*each)
 	}
-	if got := rdb.Get(ctx, "other").Val(); got != strconv.Itoa(2*workers*each) {
-		t.Fatalf("other %s, want %d", got, 2*workers*each)
+	if got := rdb.Get(ctx, "other").Val(); got != strconv.Itoa(4*workers*each) {
+		t.Fatalf("other %s, want %d", got, 4*workers*each)
 	}
 }
 
@@ -475,7 +494,7 @@ func TestScriptShebangFlags(t *testing.T) {
 func TestScriptMemoryLimit(t *testing.T) {
 	ts := startServer(t, Config{}, keyspace.Config{})
 	c := refDial(t, ts.addr)
-	c.do("CONFIG", "SET", "lua-memory-limit", "64mb")
+	c.do("CONFIG", "SET", "lua-memory-limit", "16mb")
 	c.send("EVAL", "local t = {} local i = 0 while true do i = i + 1 t[i] = 'some value ' .. i end", "0")
 	if r := c.replyWithin(60 * time.Second); !strings.HasPrefix(r, "-ERR Script killed: it used more memory than lua-memory-limit allows script: ") {
 		t.Fatalf("runaway table: %q", r)
