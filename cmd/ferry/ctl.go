@@ -49,6 +49,7 @@ type ctl struct {
 	client         *http.Client
 	argv           []string    // all arguments, for usage errors
 	header         http.Header // extra request headers (X-Reason)
+	globalPass     bool        // the password came from -p before the command
 }
 
 // ctlCommand is one subcommand: its usage line, arity and action.
@@ -123,7 +124,7 @@ func runCtl(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case "-u", "--username":
 			c.user = val
 		case "-p", "--password":
-			c.pass = val
+			c.pass, c.globalPass = val, name == "-p"
 		case "-t", "--timeout":
 			secs, err := strconv.ParseFloat(val, 64)
 			if err != nil || secs <= 0 {
@@ -334,6 +335,11 @@ attempted to contact: %s/api
 	r := &apiResponse{status: resp.StatusCode, header: resp.Header, body: data}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
+		if c.globalPass {
+			// rabbitmqctl takes -p VHOST anywhere; here -p before the
+			// command is the password, a likely mix-up.
+			return nil, c.fail(exitNoPerm, "Access refused for user '%s' by %s: %s\n(-p before the command is the password; give the vhost after it: ferry ctl list_queues -p VHOST)", c.user, c.base, apiReason(data))
+		}
 		return nil, c.fail(exitNoPerm, "Access refused for user '%s' by %s: %s", c.user, c.base, apiReason(data))
 	case http.StatusServiceUnavailable:
 		return nil, c.fail(exitUnavailable, "%s", apiReason(data))

@@ -125,7 +125,8 @@ func TestCtlInProcess(t *testing.T) {
 		{"", []string{"list_consumers", "-p", "nowhere"}, "Listing consumers in vhost nowhere ...\n", 0, ""},
 		{"", []string{"status"}, "Status of node ferry@…", 0, ""},
 		{"", []string{"help", "set_permissions"}, "Usage\n\nferry ctl [--node <host:port>] [-u <user>] [-p <password>] [--quiet] set_permissions [--vhost <vhost>] <username> <conf> <write> <read>\n…", 0, ""},
-		{"", []string{"-u", "guest", "-p", "wrong", "list_users"}, "Listing users ...\n", 77, "Error:\nAccess refused for user 'guest' by http://" + node + ": Login failed\n"},
+		{"", []string{"-u", "guest", "--password", "wrong", "list_users"}, "Listing users ...\n", 77, "Error:\nAccess refused for user 'guest' by http://" + node + ": Login failed\n"},
+		{"", []string{"-p", "/", "list_queues"}, "Timeout: 60.0 seconds ...\nListing queues for vhost / ...\n", 77, "Error:\nAccess refused for user 'guest' by http://" + node + ": Login failed\n(-p before the command is the password; give the vhost after it: ferry ctl list_queues -p VHOST)\n"},
 		{"", []string{"close_connection", "nope", "bye"}, "Closing connection nope, reason: bye...\n", 70, "Error:\nConnection nope not found\n"},
 		{"", []string{"close_connection", connName, "maintenance"}, "Closing connection " + connName + ", reason: maintenance...\n", 0, ""},
 	}
