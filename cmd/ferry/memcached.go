@@ -139,6 +139,7 @@ func memcachedDefaults() config.Config {
 	cfg := config.Default()
 	cfg.Redis.Enabled = false
 	cfg.AMQP.Enabled = false
+	cfg.Admin.Addr = ""            // memcached opens no HTTP port
 	cfg.Persist.AppendOnly = false // memcached keeps nothing across restarts
 	cfg.Persist.Save = ""
 	cfg.MaxMemory = 64 << 20

@@ -20,6 +20,7 @@ func parseRedisServerArgs(args []string, stdout io.Writer) (config.Config, error
 	cfg := config.Default()
 	cfg.Memcached.Enabled = false
 	cfg.AMQP.Enabled = false
+	cfg.Admin.Addr = "" // redis-server opens no HTTP port
 	cfg.Policy = "noeviction"
 	cfg.Persist.AppendOnly = false // redis-server's defaults: snapshots only
 	if len(args) == 1 && (args[0] == "-v" || args[0] == "--version") {
