@@ -2,8 +2,9 @@
 // glob patterns (Redis's rules, via glob) and shard channels. It stores
 // nothing for latecomers, as Redis's Pub/Sub. Subscribers receive messages
 // through Deliver, which must not block: it queues the message for the
-// subscriber (bounded by the subscriber's own limits) and returns. It
-// imports glob and the standard library.
+// subscriber (bounded by the subscriber's own limits) and returns; a
+// publisher's Batch then flushes each subscriber once per batch of
+// publishes. It imports glob and the standard library.
 package pubsub
 
 import (
@@ -23,13 +24,80 @@ const (
 	KindSMessage             // matched a shard channel subscription
 )
 
-// Subscriber receives messages. Deliver is called from publishers'
-// goroutines, possibly concurrently, and must not block or call back into
-// the Hub. Messages of one publish call are delivered to subscribers in
-// turn; one publisher's messages reach a subscriber in publish order.
+// Subscriber receives messages. Deliver and Flush are called from
+// publishers' goroutines, possibly concurrently, and must not block or call
+// back into the Hub. Messages of one publish call are delivered to
+// subscribers in turn; one publisher's messages reach a subscriber in
+// publish order.
 type Subscriber interface {
-	Deliver(kind Kind, pattern, channel, message []byte)
+	// Deliver queues m for the subscriber. It reports true when the
+	// subscriber wants Flush once the publisher's batch ends: queuing is
+	// cheap, waking a writer is not, so a publisher running a pipeline of
+	// PUBLISH commands wakes each subscriber once rather than per message
+	// (as Redis writes each client once per event-loop turn).
+	Deliver(m *Message) (flush bool)
+	// Flush makes what Deliver queued go out.
+	Flush()
 }
+
+// Message is one message as a subscriber receives it. It is only valid
+// during Deliver.
+type Message struct {
+	Kind                      Kind
+	Pattern, Channel, Payload []byte
+	// Batch is the publisher's batch the delivery belongs to.
+	Batch *Batch
+	// Encoded is scratch space the subscribers of this message share, empty
+	// (zero length) for each new message: a front end encodes the message
+	// there once per wire format, indexed as it chooses, and copies the
+	// bytes to each subscriber instead of encoding per subscriber.
+	Encoded [2][]byte
+}
+
+// reset prepares m for a new message, keeping the encoding buffers.
+func (m *Message) reset(kind Kind, pattern, channel, payload []byte) {
+	m.Kind, m.Pattern, m.Channel, m.Payload = kind, pattern, channel, payload
+	m.Encoded[0], m.Encoded[1] = m.Encoded[0][:0], m.Encoded[1][:0]
+}
+
+// Batch is a publisher's pending work: the subscribers to Flush when its
+// batch of commands ends, and a reusable Message. A Batch belongs to one
+// goroutine at a time; the zero value is ready to use.
+type Batch struct {
+	msg     Message
+	pending []Subscriber
+}
+
+// keepEncoded bounds the encoding buffers a Batch keeps between messages.
+const keepEncoded = 64 << 10
+
+// Flush flushes the subscribers that asked for it since the last Flush.
+func (b *Batch) Flush() {
+	for i, s := range b.pending {
+		s.Flush()
+		b.pending[i] = nil
+	}
+	b.pending = b.pending[:0]
+	for i, e := range b.msg.Encoded {
+		if cap(e) > keepEncoded {
+			b.msg.Encoded[i] = nil
+		}
+	}
+	b.msg.Pattern, b.msg.Channel, b.msg.Payload = nil, nil, nil
+}
+
+// Pending reports whether Flush has work to do.
+func (b *Batch) Pending() bool { return len(b.pending) > 0 }
+
+func (b *Batch) deliver(s Subscriber) {
+	if s.Deliver(&b.msg) {
+		b.pending = append(b.pending, s)
+	}
+}
+
+// batches serve publishes without a batch of their own (keyspace
+// notifications, scripts): they flush at the end of the publish.
+var batches = sync.Pool{New: func() any { b := &Batch{}; b.msg.Batch = b; return b }}
 
 // Hub is the set of subscriptions. Safe for concurrent use.
 type Hub struct {
@@ -142,35 +210,66 @@ func (h *Hub) PUnsubscribe(s Subscriber, pat string) bool {
 
 // Publish delivers message to the channel's subscribers and to every
 // pattern subscriber whose pattern matches (a client subscribed both ways
-// gets it twice, as in Redis). It returns the number of deliveries.
-func (h *Hub) Publish(channel, message []byte) int {
+// gets it twice, as in Redis). It returns the number of deliveries. With a
+// batch, the subscribers that asked to be flushed are left in it for the
+// caller's Flush; with nil they are flushed before Publish returns.
+func (h *Hub) Publish(b *Batch, channel, message []byte) int {
+	own := b == nil
+	if own {
+		b = batches.Get().(*Batch)
+	} else {
+		b.msg.Batch = b
+	}
+	m := &b.msg
 	h.mu.RLock()
-	defer h.mu.RUnlock()
 	n := 0
-	for s := range h.channels[string(channel)] {
-		s.Deliver(KindMessage, nil, channel, message)
-		n++
+	if subs := h.channels[string(channel)]; len(subs) > 0 {
+		m.reset(KindMessage, nil, channel, message)
+		for s := range subs {
+			b.deliver(s)
+			n++
+		}
 	}
 	for _, p := range h.patterns {
 		if !glob.Match(p.glob, channel) {
 			continue
 		}
+		m.reset(KindPMessage, p.glob, channel, message)
 		for s := range p.subs {
-			s.Deliver(KindPMessage, p.glob, channel, message)
+			b.deliver(s)
 			n++
 		}
+	}
+	h.mu.RUnlock()
+	if own {
+		b.Flush()
+		batches.Put(b)
 	}
 	return n
 }
 
-// SPublish delivers message to a shard channel's subscribers.
-func (h *Hub) SPublish(channel, message []byte) int {
+// SPublish delivers message to a shard channel's subscribers; b is as for
+// Publish.
+func (h *Hub) SPublish(b *Batch, channel, message []byte) int {
+	own := b == nil
+	if own {
+		b = batches.Get().(*Batch)
+	} else {
+		b.msg.Batch = b
+	}
 	h.mu.RLock()
-	defer h.mu.RUnlock()
 	n := 0
-	for s := range h.shard[string(channel)] {
-		s.Deliver(KindSMessage, nil, channel, message)
-		n++
+	if subs := h.shard[string(channel)]; len(subs) > 0 {
+		b.msg.reset(KindSMessage, nil, channel, message)
+		for s := range subs {
+			b.deliver(s)
+			n++
+		}
+	}
+	h.mu.RUnlock()
+	if own {
+		b.Flush()
+		batches.Put(b)
 	}
 	return n
 }

@@ -7,14 +7,25 @@ import (
 )
 
 type rec struct {
-	mu  sync.Mutex
-	got []string
+	mu      sync.Mutex
+	got     []string
+	queued  int // delivered, not yet flushed
+	flushed int
 }
 
-func (r *rec) Deliver(kind Kind, pattern, channel, message []byte) {
+func (r *rec) Deliver(m *Message) bool {
 	r.mu.Lock()
-	r.got = append(r.got, fmt.Sprintf("%d|%s|%s|%s", kind, pattern, channel, message))
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, fmt.Sprintf("%d|%s|%s|%s", m.Kind, m.Pattern, m.Channel, m.Payload))
+	r.queued++
+	return r.queued == 1
+}
+
+func (r *rec) Flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flushed += r.queued
+	r.queued = 0
 }
 
 func TestPublishRouting(t *testing.T) {
@@ -24,13 +35,13 @@ func TestPublishRouting(t *testing.T) {
 	h.PSubscribe(a, "news.*")
 	h.PSubscribe(b, "n?ws.[a-c]*")
 	h.SSubscribe(b, "shard")
-	if n := h.Publish([]byte("news.art"), []byte("hi")); n != 3 {
+	if n := h.Publish(nil, []byte("news.art"), []byte("hi")); n != 3 {
 		t.Fatalf("Publish reached %d, want 3 (channel + two patterns)", n)
 	}
-	if n := h.Publish([]byte("other"), []byte("x")); n != 0 {
+	if n := h.Publish(nil, []byte("other"), []byte("x")); n != 0 {
 		t.Fatalf("Publish to nobody reached %d", n)
 	}
-	if n := h.SPublish([]byte("shard"), []byte("s")); n != 1 {
+	if n := h.SPublish(nil, []byte("shard"), []byte("s")); n != 1 {
 		t.Fatalf("SPublish reached %d", n)
 	}
 	if len(a.got) != 2 || len(b.got) != 2 {
@@ -70,7 +81,7 @@ func TestConcurrentChurn(t *testing.T) {
 				ch := fmt.Sprintf("c%d", i%37)
 				h.Subscribe(s, ch)
 				h.PSubscribe(s, "c1*")
-				h.Publish([]byte(ch), []byte("m"))
+				h.Publish(nil, []byte(ch), []byte("m"))
 				h.Unsubscribe(s, ch)
 				h.PUnsubscribe(s, "c1*")
 			}
@@ -79,5 +90,36 @@ func TestConcurrentChurn(t *testing.T) {
 	wg.Wait()
 	if ch, pat, sh := h.Counts(); ch+pat+sh != 0 {
 		t.Fatalf("leak: %d %d %d", ch, pat, sh)
+	}
+}
+
+// TestBatchFlushesOncePerSubscriber: with a publisher's Batch, every
+// subscriber is flushed once at the end of the batch, not per message;
+// without one, before Publish returns.
+func TestBatchFlushesOncePerSubscriber(t *testing.T) {
+	h := NewHub()
+	a, b := &rec{}, &rec{}
+	h.Subscribe(a, "c")
+	h.PSubscribe(a, "c*")
+	h.Subscribe(b, "c")
+	var batch Batch
+	for i := 0; i < 10; i++ {
+		if n := h.Publish(&batch, []byte("c"), []byte("m")); n != 3 {
+			t.Fatalf("Publish reached %d", n)
+		}
+	}
+	if a.flushed != 0 || b.flushed != 0 || len(batch.pending) != 2 || !batch.Pending() {
+		t.Fatalf("before Flush: a %d b %d flushed, %d pending", a.flushed, b.flushed, len(batch.pending))
+	}
+	batch.Flush()
+	if a.flushed != 20 || b.flushed != 10 || batch.Pending() {
+		t.Fatalf("after Flush: a %d b %d flushed", a.flushed, b.flushed)
+	}
+	h.Publish(nil, []byte("c"), []byte("m"))
+	if a.flushed != 22 || b.flushed != 11 {
+		t.Fatalf("unbatched publish: a %d b %d flushed", a.flushed, b.flushed)
+	}
+	if len(a.got) != 22 || a.got[0] != "0||c|m" || a.got[1] != "1|c*|c|m" {
+		t.Fatalf("a got %q", a.got[:2])
 	}
 }

@@ -62,6 +62,7 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(t *keyspace.
 	}
 	c.unlock(t)
 
+	c.flushPublished() // earlier PUBLISHes of the pipeline must not wait for the block
 	c.srv.blocked.Add(1)
 	defer c.srv.blocked.Add(-1)
 	c.blockMu.Lock()

@@ -237,6 +237,7 @@ func (c *Conn) fill() bool {
 
 // flush writes pending replies, reporting false if the client is gone.
 func (c *Conn) flush() bool {
+	c.flushPublished() // subscribers of this batch's PUBLISHes (pubsub.go)
 	if len(c.out.Buf) == 0 {
 		return true
 	}

@@ -116,7 +116,7 @@ func (s *Server) notifyDB(class uint32, event string, key []byte, db int) {
 		ch = append(ch, dbs...)
 		ch = append(ch, "__:"...)
 		ch = append(ch, key...)
-		s.hub.Publish(ch, []byte(event))
+		s.hub.Publish(nil, ch, []byte(event))
 	}
 	if f&notifyKeyevent != 0 {
 		ch := make([]byte, 0, 16+len(dbs)+len(event))
@@ -124,7 +124,7 @@ func (s *Server) notifyDB(class uint32, event string, key []byte, db int) {
 		ch = append(ch, dbs...)
 		ch = append(ch, "__:"...)
 		ch = append(ch, event...)
-		s.hub.Publish(ch, key)
+		s.hub.Publish(nil, ch, key)
 	}
 }
 

@@ -56,6 +56,27 @@ type pubsubState struct {
 	nChan    atomic.Int32
 	nPat     atomic.Int32
 	nShard   atomic.Int32
+	// batch holds the subscribers this client's PUBLISHes gave messages
+	// to, flushed when the client's replies are (Conn.flush), so that a
+	// pipeline of PUBLISH commands wakes each subscriber's writer once.
+	batch pubsub.Batch
+}
+
+// flushPublished wakes the subscribers of the client's recent PUBLISHes.
+func (c *Conn) flushPublished() {
+	if c.subs.batch.Pending() {
+		c.subs.batch.Flush()
+	}
+}
+
+// publishBatch is the batch for the client's PUBLISH: its own, or none
+// (flush at once) for clients without a connection, such as scripts', whose
+// flush never runs.
+func (c *Conn) publishBatch() *pubsub.Batch {
+	if c.nc == nil {
+		return nil
+	}
+	return &c.subs.batch
 }
 
 func (p *pubsubState) update() {
@@ -106,34 +127,70 @@ func allowedWhileSubscribed(cmd *Command) bool {
 // subscriber delivers published messages to one client's asyncOut.
 type subscriber struct{ c *Conn }
 
-// Deliver implements pubsub.Subscriber: the message is encoded straight
-// into the client's pending output, so publishing never waits for a slow
-// reader; a reader that falls too far behind is disconnected.
-func (s *subscriber) Deliver(kind pubsub.Kind, pattern, channel, message []byte) {
+// wakeAt is the pending output at which a delivery wakes the writer at
+// once rather than at the end of the publisher's batch: large messages go
+// out without waiting for a whole pipeline.
+const wakeAt = 64 << 10
+
+// Deliver implements pubsub.Subscriber: the message is copied into the
+// client's pending output (encoded once per protocol for all subscribers),
+// so publishing never waits for a slow reader; a reader that falls too far
+// behind is disconnected. The writer is woken when the publisher's batch
+// ends (Flush), or at once past wakeAt bytes.
+func (s *subscriber) Deliver(m *pubsub.Message) bool {
 	a := s.c.async
 	proto := int(s.c.proto.Load())
+	i := 0
+	if proto == 3 {
+		i = 1
+	}
+	if len(m.Encoded[i]) == 0 {
+		w := resp.Writer{Buf: m.Encoded[i], Proto: proto}
+		switch m.Kind {
+		case pubsub.KindMessage:
+			w.Push(3)
+			w.BulkString("message")
+		case pubsub.KindSMessage:
+			w.Push(3)
+			w.BulkString("smessage")
+		default:
+			w.Push(4)
+			w.BulkString("pmessage")
+			w.Bulk(m.Pattern)
+		}
+		w.Bulk(m.Channel)
+		w.Bulk(m.Payload)
+		m.Encoded[i] = w.Buf
+	}
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.closed {
-		a.mu.Unlock()
-		return
+		return false
 	}
-	w := resp.Writer{Buf: a.buf, Proto: proto}
-	switch kind {
-	case pubsub.KindMessage:
-		w.Push(3)
-		w.BulkString("message")
-	case pubsub.KindSMessage:
-		w.Push(3)
-		w.BulkString("smessage")
-	default:
-		w.Push(4)
-		w.BulkString("pmessage")
-		w.Bulk(pattern)
+	if a.buf == nil {
+		a.buf = make([]byte, 0, outBufSize)
 	}
-	w.Bulk(channel)
-	w.Bulk(message)
-	a.buf = w.Buf
-	a.afterAppend()
+	a.buf = append(a.buf, m.Encoded[i]...)
+	if !a.checkLimits() {
+		return false
+	}
+	if len(a.buf) >= wakeAt {
+		a.wakeWriter()
+		return false
+	}
+	if a.flushBy == m.Batch {
+		return false // that batch flushes this client already
+	}
+	a.flushBy = m.Batch
+	return true
+}
+
+// Flush implements pubsub.Subscriber: the publisher's batch has ended.
+func (s *subscriber) Flush() {
+	a := s.c.async
+	a.mu.Lock()
+	a.flushBy = nil
+	a.wakeWriter()
 	a.mu.Unlock()
 }
 
@@ -151,6 +208,9 @@ type asyncOut struct {
 	draining bool
 	hold     bool      // a confirmation is queued whose subscription is not live yet
 	over     time.Time // since when the buffer has been over the soft limit
+	// flushBy is the publisher batch that will wake the writer for the
+	// messages queued last (nil: none pending).
+	flushBy *pubsub.Batch
 }
 
 // startAsync switches the client to asynchronous output.
@@ -167,23 +227,40 @@ func (c *Conn) startAsync() {
 // afterAppend checks the pubsub output limits and wakes the writer. Called
 // with a.mu held.
 func (a *asyncOut) afterAppend() {
+	if a.checkLimits() {
+		a.wakeWriter()
+	}
+}
+
+// checkLimits applies client-output-buffer-limit pubsub to the pending
+// output, as Redis's checkClientOutputBufferLimits: past the hard limit, or
+// past the soft limit for longer than its seconds, the client is killed
+// (and false returned). Called with a.mu held.
+func (a *asyncOut) checkLimits() bool {
 	hard, soft, secs := a.c.srv.pubsubLimits()
 	n := int64(len(a.buf))
 	switch {
 	case hard > 0 && n > hard:
 		a.kill("hard")
-		return
+		return false
 	case soft > 0 && n > soft:
 		if a.over.IsZero() {
 			a.over = time.Now()
 		} else if time.Since(a.over) > time.Duration(secs)*time.Second {
 			a.kill("soft")
-			return
+			return false
 		}
 	default:
-		a.over = time.Time{}
+		if !a.over.IsZero() {
+			a.over = time.Time{}
+		}
 	}
-	a.c.omem.Store(n)
+	return true
+}
+
+// wakeWriter tells the writer goroutine there is output. Called with a.mu
+// held.
+func (a *asyncOut) wakeWriter() {
 	select {
 	case a.wake <- struct{}{}:
 	default:
@@ -238,6 +315,9 @@ func (a *asyncOut) run() {
 			}
 			a.buf = a.spare[:0]
 			a.mu.Unlock()
+			// CLIENT LIST's omem: what is being written (publishers do not
+			// store it per message: a shared cache line on every delivery).
+			a.c.omem.Store(int64(len(out)))
 			_, err := a.c.nc.Write(out)
 			a.c.srv.netOut.Add(uint64(len(out)))
 			a.mu.Lock()
@@ -481,11 +561,11 @@ func cmdSUnsubscribe(c *Conn, args [][]byte) {
 }
 
 func cmdPublish(c *Conn, args [][]byte) {
-	c.out.Int(int64(c.srv.hub.Publish(args[1], args[2])))
+	c.out.Int(int64(c.srv.hub.Publish(c.publishBatch(), args[1], args[2])))
 }
 
 func cmdSPublish(c *Conn, args [][]byte) {
-	c.out.Int(int64(c.srv.hub.SPublish(args[1], args[2])))
+	c.out.Int(int64(c.srv.hub.SPublish(c.publishBatch(), args[1], args[2])))
 }
 
 func (c *Conn) writeNames(names []string) {

@@ -46,7 +46,7 @@ func benchFanout(b *testing.B, mode string, nsubs int) {
 		if _, err := r.ReadSlice('\n'); err != nil { // "*3": the confirmation
 			b.Fatal(err)
 		}
-		for j := 0; j < 6; j++ {
+		for j := 0; j < 5; j++ { // $9 subscribe $8 bench.ch :1 (or $10 psubscribe $7 bench.*)
 			r.ReadSlice('\n')
 		}
 		wg.Add(1)
