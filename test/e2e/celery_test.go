@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,6 +39,11 @@ var celeryConfigs = []celeryConfig{
 	{"amqp-rpc", "amqp", "rpc"},
 }
 
+// celeryDrivers bounds the scenario processes running at once across
+// configurations: each costs a second or two of CPU to start, and too
+// many at once starve the workers on a two-core machine.
+var celeryDrivers = make(chan struct{}, 6)
+
 // celeryAppDir is the directory holding tasks.py and driver.py.
 func celeryAppDir(t testing.TB) string {
 	t.Helper()
@@ -55,7 +59,7 @@ func celeryAppDir(t testing.TB) string {
 func startCeleryFerry(t testing.TB, dir string, extra ...string) *Proc {
 	t.Helper()
 	args := append([]string{"--redis-addr", "127.0.0.1:0", "--amqp-addr", "127.0.0.1:0",
-		"--memcached", "no", "--save", "", "--dir", dir}, extra...)
+		"--memcached", "no", "--admin-addr", "no", "--save", "", "--dir", dir}, extra...)
 	return startFerry(t, []string{"redis", "amqp"}, args...)
 }
 
@@ -93,9 +97,18 @@ type celeryWorker struct {
 // waits until it reports ready. The test's cleanup stops it.
 func startCeleryWorker(t testing.TB, env []string, name string, args ...string) *celeryWorker {
 	t.Helper()
+	w := spawnCeleryWorker(t, env, name, args...)
+	w.waitReady(t)
+	return w
+}
+
+// spawnCeleryWorker starts a worker without waiting for it, so that
+// several boot at once.
+func spawnCeleryWorker(t testing.TB, env []string, name string, args ...string) *celeryWorker {
+	t.Helper()
 	w := &celeryWorker{name: name, done: make(chan struct{})}
 	argv := append([]string{"-m", "celery", "-A", "tasks", "worker", "-n", name,
-		"--loglevel", "INFO", "--without-mingle"}, args...)
+		"--loglevel", "INFO", "--without-mingle", "--without-gossip"}, args...)
 	w.cmd = exec.Command(celeryPython, argv...)
 	w.cmd.Dir = celeryAppDir(t)
 	w.cmd.Env = env
@@ -106,18 +119,24 @@ func startCeleryWorker(t testing.TB, env []string, name string, args ...string) 
 	}
 	go func() { w.cmd.Wait(); close(w.done) }()
 	t.Cleanup(func() { w.stop(t) })
-	deadline := time.Now().Add(90 * time.Second)
-	for !strings.Contains(w.out.String(), name+" ready.") {
+	return w
+}
+
+// waitReady waits (150 s at most: a worker's start costs seconds of CPU,
+// and the machine is shared) until the worker logs "NAME ready.".
+func (w *celeryWorker) waitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(150 * time.Second)
+	for !strings.Contains(w.out.String(), w.name+" ready.") {
 		select {
 		case <-w.done:
-			t.Fatalf("worker %s exited before it was ready:\n%s", name, w.out.String())
+			t.Fatalf("worker %s exited before it was ready:\n%s", w.name, w.out.String())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("worker %s not ready within 90s:\n%s", name, w.out.String())
+			t.Fatalf("worker %s not ready within 150s:\n%s", w.name, w.out.String())
 		}
 	}
-	return w
 }
 
 // stop asks the worker for a warm shutdown (SIGTERM: finish running
@@ -144,22 +163,50 @@ func (w *celeryWorker) kill9() {
 	<-w.done
 }
 
-// runDriver runs driver.py SCENARIO ARGS and returns its output; it fails
-// the test unless the scenario printed its "ok" line.
+// driverRun is a driver.py process.
+type driverRun struct {
+	scenario string
+	args     []string
+	cmd      *exec.Cmd
+	out      lockedBuffer
+	cancel   context.CancelFunc
+}
+
+// startDriver starts driver.py SCENARIO ARGS (240 s at most).
+func startDriver(t testing.TB, env []string, scenario string, args ...string) *driverRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
+	d := &driverRun{scenario: scenario, args: args, cancel: cancel}
+	d.cmd = exec.CommandContext(ctx, celeryPython, append([]string{"driver.py", scenario}, args...)...)
+	d.cmd.Dir = celeryAppDir(t)
+	d.cmd.Env = env
+	d.cmd.Stdout, d.cmd.Stderr = &d.out, &d.out
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	d.cmd.Cancel = func() error { return syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL) }
+	if err := d.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return d
+}
+
+// wait fails the test unless the scenario exits having printed its "ok"
+// line, and returns its output.
+func (d *driverRun) wait(t testing.TB) string {
+	t.Helper()
+	err := d.cmd.Wait()
+	d.cancel()
+	out := d.out.String()
+	if err != nil || !strings.Contains(out, "ok "+d.scenario+"\n") {
+		t.Fatalf("driver.py %s %v: %v\n%s", d.scenario, d.args, err, out)
+	}
+	return out
+}
+
+// runDriver runs driver.py SCENARIO ARGS to its end (see wait).
 func runDriver(t testing.TB, env []string, scenario string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, celeryPython, append([]string{"driver.py", scenario}, args...)...)
-	cmd.Dir = celeryAppDir(t)
-	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "ok "+scenario+"\n") {
-		t.Fatalf("driver.py %s %v: %v\n%s", scenario, args, err, out)
-	}
-	return string(out)
+	return startDriver(t, env, scenario, args...).wait(t)
 }
 
 // effect is one line of the tasks' side-effect log.
@@ -235,20 +282,16 @@ func TestCelery(t *testing.T) {
 				c = cc
 			}
 		}
-		parts := []string{"Scenarios", "AcksLateKill9", "FerryRestart"}
-		runAll(t, parts, func(t *testing.T, part string) {
-			switch part {
-			case "Scenarios":
-				celeryScenarios(t, c)
-			case "AcksLateKill9":
-				if testing.Short() {
-					t.Skip("slow: -short")
-				}
+		t.Run("Scenarios", func(t *testing.T) { celeryScenarios(t, c) })
+		// The two crash tests after the scenarios (fewer processes at a
+		// time on a shared machine), beside each other.
+		runAll(t, []string{"AcksLateKill9", "FerryRestart"}, func(t *testing.T, part string) {
+			if testing.Short() {
+				t.Skip("slow: -short")
+			}
+			if part == "AcksLateKill9" {
 				celeryAcksLateKill9(t, c)
-			case "FerryRestart":
-				if testing.Short() {
-					t.Skip("slow: -short")
-				}
+			} else {
 				celeryFerryRestart(t, c)
 			}
 		})
@@ -263,18 +306,10 @@ func celeryScenarios(t *testing.T, c celeryConfig) {
 	effects := t.TempDir()
 	env := celeryEnviron(c, p, effects)
 	mainNode, specialNode := "main@"+c.name, "special@"+c.name
-	var wg sync.WaitGroup
-	var mainW, specialW *celeryWorker
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		specialW = startCeleryWorkerOrNil(t, env, specialNode, "-Q", "special", "-c", "1")
-	}()
-	mainW = startCeleryWorker(t, env, mainNode, "-Q", "celery", "-c", "2")
-	wg.Wait()
-	if specialW == nil {
-		t.FailNow()
-	}
+	mainW := spawnCeleryWorker(t, env, mainNode, "-Q", "celery", "-c", "2")
+	specialW := spawnCeleryWorker(t, env, specialNode, "-Q", "special", "-c", "1")
+	mainW.waitReady(t)
+	specialW.waitReady(t)
 	// The first step alone (its 10 s timeout is tight on a loaded
 	// machine), then the rest at once.
 	runAll(t, []string{"basic"}, func(t *testing.T, s string) {
@@ -283,6 +318,8 @@ func celeryScenarios(t *testing.T, c celeryConfig) {
 	scenarios := []string{"countdown", "retry", "canvas", "routing", "ratelimit",
 		"revoke", "broadcast", "events", "events_dump"}
 	runAll(t, scenarios, func(t *testing.T, s string) {
+		celeryDrivers <- struct{}{}
+		defer func() { <-celeryDrivers }()
 		runDriver(t, env, s, mainNode, specialNode)
 	})
 	if t.Failed() {
@@ -291,40 +328,6 @@ func celeryScenarios(t *testing.T, c celeryConfig) {
 		t.Logf("ferry:\n%s", tail(p.Log(), 4000))
 	}
 }
-
-// startCeleryWorkerOrNil is startCeleryWorker for a goroutine other than
-// the test's: it reports a failure with Errorf and returns nil.
-func startCeleryWorkerOrNil(t *testing.T, env []string, name string, args ...string) (w *celeryWorker) {
-	ok := false
-	sub := &failCatcher{TB: t}
-	func() {
-		defer func() {
-			if r := recover(); r != nil && r != errFailNow {
-				panic(r)
-			}
-		}()
-		w = startCeleryWorker(sub, env, name, args...)
-		ok = true
-	}()
-	if !ok {
-		return nil
-	}
-	return w
-}
-
-// errFailNow is what failCatcher panics with instead of runtime.Goexit.
-var errFailNow = fmt.Errorf("fail now")
-
-// failCatcher turns Fatal into Error plus a panic the caller recovers, for
-// helpers run on a goroutine other than the test's.
-type failCatcher struct{ testing.TB }
-
-func (f *failCatcher) Fatal(args ...any) { f.TB.Error(args...); panic(errFailNow) }
-func (f *failCatcher) Fatalf(format string, args ...any) {
-	f.TB.Errorf(format, args...)
-	panic(errFailNow)
-}
-func (f *failCatcher) FailNow() { f.TB.Fail(); panic(errFailNow) }
 
 // tail returns the last n bytes of s.
 func tail(s string, n int) string {
@@ -343,18 +346,12 @@ func celeryAcksLateKill9(t *testing.T, c celeryConfig) {
 	const visibility = 4 // seconds (Redis transport)
 	p := startCeleryFerry(t, t.TempDir())
 	effects := t.TempDir()
-	env := celeryEnviron(c, p, effects, "FERRY_CELERY_ACKS_LATE=1",
+	env := celeryEnviron(c, p, effects, "FERRY_CELERY_ACKS_LATE=1", "FERRY_CELERY_EVENTS=0",
 		"FERRY_CELERY_VISIBILITY="+strconv.Itoa(visibility))
 	w1 := startCeleryWorker(t, env, "k1@"+c.name, "-Q", "durable", "-c", "1")
 
 	const tag = "killed"
-	var wg sync.WaitGroup
-	var out string
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		out = runDriverOrErr(t, env, "submit_slow", tag, "3")
-	}()
+	submit := startDriver(t, env, "submit_slow", tag, "3")
 	deadline := time.Now().Add(60 * time.Second)
 	for countEffects(readEffects(t, effects, tag), "start") == 0 {
 		if time.Now().After(deadline) {
@@ -370,11 +367,12 @@ func celeryAcksLateKill9(t *testing.T, c celeryConfig) {
 		time.Sleep(time.Until(time.Unix(0, int64(started.at*1e9)).Add(visibility*time.Second + 500*time.Millisecond)))
 	}
 	w2 := startCeleryWorker(t, env, "k2@"+c.name, "-Q", "durable", "-c", "1")
-	wg.Wait()
-	es := readEffects(t, effects, tag)
-	if t.Failed() || !strings.Contains(out, "ok") {
-		t.Fatalf("the killed task did not complete: effects %v\nk2:\n%s", es, tail(w2.out.String(), 4000))
+	if err := submit.cmd.Wait(); err != nil || !strings.Contains(submit.out.String(), "ok submit_slow\n") {
+		t.Fatalf("the killed task did not complete: %v\n%s\neffects %v\nk2:\n%s", err, submit.out.String(),
+			readEffects(t, effects, tag), tail(w2.out.String(), 8000))
 	}
+	submit.cancel()
+	es := readEffects(t, effects, tag)
 	if countEffects(es, "start") < 2 || countEffects(es, "done") != 1 {
 		t.Fatalf("want the task started by both workers and finished once; effects %v", es)
 	}
@@ -383,16 +381,6 @@ func celeryAcksLateKill9(t *testing.T, c celeryConfig) {
 			t.Fatalf("the killed worker's pool process finished the task: %v", es)
 		}
 	}
-}
-
-// runDriverOrErr is runDriver for a goroutine other than the test's.
-func runDriverOrErr(t *testing.T, env []string, scenario string, args ...string) (out string) {
-	defer func() {
-		if r := recover(); r != nil && r != errFailNow {
-			panic(r)
-		}
-	}()
-	return runDriver(&failCatcher{TB: t}, env, scenario, args...)
 }
 
 // celeryFerryRestart submits tasks while no worker runs, kills Ferry with
@@ -405,13 +393,13 @@ func celeryFerryRestart(t *testing.T, c celeryConfig) {
 	dir, effects := t.TempDir(), t.TempDir()
 	ids := filepath.Join(effects, "ids.json")
 	p1 := startCeleryFerry(t, dir, "--appendfsync", "always")
-	env1 := celeryEnviron(c, p1, effects, "FERRY_CELERY_CONFIRM=1")
+	env1 := celeryEnviron(c, p1, effects, "FERRY_CELERY_CONFIRM=1", "FERRY_CELERY_EVENTS=0")
 	runDriver(t, env1, "submit_many", "restart", strconv.Itoa(n), ids)
 	p1.Cmd.Process.Signal(syscall.SIGKILL)
 	p1.Cmd.Wait()
 
 	p2 := startCeleryFerry(t, dir, "--appendfsync", "always")
-	env2 := celeryEnviron(c, p2, effects)
-	startCeleryWorker(t, env2, "r@"+c.name, "-Q", "durable", "-c", "2")
+	env2 := celeryEnviron(c, p2, effects, "FERRY_CELERY_EVENTS=0")
+	startCeleryWorker(t, env2, "r@"+c.name, "-Q", "durable", "-c", "1")
 	runDriver(t, env2, "collect_many", "restart", strconv.Itoa(n), ids)
 }

@@ -22,7 +22,7 @@ from celery.exceptions import TaskRevokedError
 import tasks
 from tasks import app
 
-TIMEOUT = 30
+TIMEOUT = 60  # seconds for a result: generous, the machine is shared
 
 
 def effects(tag=None, what=None):
@@ -47,7 +47,7 @@ def rpc_backend():
 def celery_cli(*args):
     """Runs `python3 -m celery -A tasks ARGS` and returns its output."""
     p = subprocess.run([sys.executable, "-m", "celery", "-A", "tasks"] + list(args),
-                       capture_output=True, text=True, timeout=60,
+                       capture_output=True, text=True, timeout=120,
                        cwd=os.path.dirname(os.path.abspath(__file__)))
     assert p.returncode == 0, "celery %s: exit %d\n%s\n%s" % (args, p.returncode, p.stdout, p.stderr)
     return p.stdout
@@ -126,7 +126,7 @@ def revoke(args):
     with terminate=True is killed; both report REVOKED."""
     main = args[0]
     t0 = time.time()
-    waiting = tasks.effect.apply_async(("revoked", 1), countdown=8)
+    waiting = tasks.effect.apply_async(("revoked", 1), countdown=15)
     waiting.revoke()
     # The worker holds the id as revoked before the eta. (On a loaded
     # machine a busy worker may read the broadcast seconds later.)
@@ -134,7 +134,7 @@ def revoke(args):
         out = app.control.inspect(destination=[main], timeout=2).revoked() or {}
         if waiting.id in out.get(main, []):
             break
-        assert time.time() < t0 + 7, "the worker did not learn of the revoke before the eta: %s" % out
+        assert time.time() < t0 + 13, "the worker did not learn of the revoke before the eta: %s" % out
     running = tasks.slow.delay("terminated", 60)
     deadline = time.time() + TIMEOUT
     while not effects("terminated", "start"):
@@ -242,7 +242,7 @@ def events_dump(args):
                 cond.notify_all()
 
     def wait_for(pred, what):
-        deadline = time.time() + TIMEOUT
+        deadline = time.time() + 2 * TIMEOUT  # includes the command's start
         with cond:
             while not any(pred(l) for l in lines):
                 assert time.time() < deadline, "no %s line; got:\n%s" % (what, "".join(lines))
@@ -316,3 +316,6 @@ if __name__ == "__main__":
     name = sys.argv[1]
     SCENARIOS[name](sys.argv[2:])
     print("ok", name, flush=True)
+    # Skip the interpreter's teardown (joining Celery's result-consumer
+    # threads and closing connections takes seconds on a loaded machine).
+    os._exit(0)

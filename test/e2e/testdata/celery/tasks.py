@@ -10,6 +10,7 @@ against Ferry, redis-server and rabbitmq-server:
   FERRY_CELERY_ACKS_LATE "1": task_acks_late with one prefetched task
   FERRY_CELERY_VISIBILITY seconds of the Redis transport's visibility timeout
   FERRY_CELERY_CONFIRM   "1": publisher confirms on the AMQP transport
+  FERRY_CELERY_EVENTS    "0": no task events (benchmarks; default on)
 
 Tasks write what they do to a side-effect log outside the server under
 test, so that "ran exactly once" is checked independently of the broker.
@@ -40,11 +41,11 @@ app.conf.update(
         Queue("special", Exchange("special", type="direct"), routing_key="special"),
     ],
     task_routes={"tasks.where_special": {"queue": "special"}},
-    task_send_sent_event=True,
+    task_send_sent_event=os.environ.get("FERRY_CELERY_EVENTS") != "0",
     result_expires=3600,
     worker_hijack_root_logger=False,
     worker_redirect_stdouts=False,
-    worker_send_task_events=True,
+    worker_send_task_events=os.environ.get("FERRY_CELERY_EVENTS") != "0",
     worker_prefetch_multiplier=int(os.environ.get("FERRY_CELERY_PREFETCH", "4")),
     worker_lost_wait=5,
 )
