@@ -226,6 +226,16 @@ func TestProtocolViolationsLive(t *testing.T) {
 			code: 504, text: "CHANNEL_ERROR - second 'channel.open' seen", key: wire.KeyChannelOpen,
 		},
 		{
+			name: "unknown method id",
+			send: func(rc *rawConn) { rc.send(frame(wire.FrameMethod, 1, []byte{0, 60, 0, 99})) },
+			code: 540, text: "NOT_IMPLEMENTED - unknown method: class-id 60, method-id 99", key: wire.Key(60, 99),
+		},
+		{
+			name: "unknown class id",
+			send: func(rc *rawConn) { rc.send(frame(wire.FrameMethod, 1, []byte{0x12, 0x34, 0, 1})) },
+			code: 540, text: "NOT_IMPLEMENTED - unknown method: class-id 4660, method-id 1", key: wire.Key(0x1234, 1),
+		},
+		{
 			name: "server-only method from the client",
 			send: func(rc *rawConn) { rc.method(1, &wire.BasicDeliver{ConsumerTag: "x"}) },
 			code: 503, text: "COMMAND_INVALID - unimplemented method", key: wire.KeyBasicDeliver,
