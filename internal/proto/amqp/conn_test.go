@@ -93,10 +93,10 @@ func TestHeartbeatTimeoutLive(t *testing.T) {
 	}
 
 	// amqp091-go sends heartbeats itself: the connection lives on.
-	c, err := amqp091.DialConfig(ts.url(), amqp091.Config{Heartbeat: time.Second})
+	c, err := amqp091.DialConfig(ts.url(), amqp091.Config{Heartbeat: 2 * time.Second})
 	must(t, err)
 	defer c.Close()
-	time.Sleep(3500 * time.Millisecond)
+	time.Sleep(5 * time.Second) // more than two intervals
 	if c.IsClosed() {
 		t.Fatal("a heartbeating client was disconnected")
 	}
