@@ -365,3 +365,32 @@ func TestDirectReplyToLive(t *testing.T) {
 	_, err = acking.Consume("amq.rabbitmq.reply-to", "", false, false, false, false, nil)
 	expectAMQPError(t, err, 406, "PRECONDITION_FAILED - reply consumer cannot acknowledge")
 }
+
+// TestGlobalQosChangeLive raises and lowers the channel's global prefetch
+// while a consumer runs, as Celery does for ETA tasks (kombu uses
+// global=true against RabbitMQ 3.3+): a raise lets more deliveries through
+// at once, a lower holds new ones until enough are acked.
+func TestGlobalQosChangeLive(t *testing.T) {
+	ts := startServer(t)
+	_, ch := openChannel(t, ts)
+	q := tempQueue(t, ch, "", nil)
+	fill(t, ch, q, 10)
+	must(t, ch.Qos(1, 0, true))
+	d, err := ch.Consume(q, "", false, false, false, false, nil)
+	must(t, err)
+	first := recv(t, d)
+	noDelivery(t, d)
+	must(t, ch.Qos(3, 0, true))
+	recv(t, d)
+	last := recv(t, d)
+	noDelivery(t, d)
+	// Lowered to 1 with 3 unacked: nothing new until all but 0 are acked.
+	must(t, ch.Qos(1, 0, true))
+	must(t, first.Ack(false))
+	noDelivery(t, d)
+	must(t, last.Ack(true))
+	if m := recv(t, d); string(m.Body) != "3" {
+		t.Fatalf("after the acks got %q, want 3", m.Body)
+	}
+	noDelivery(t, d)
+}
