@@ -240,6 +240,7 @@ func (m *Manager) Set(name, v string) error {
 	case name == "appendonly" && !cfg.AppendOnly && w != nil:
 		m.mu.Lock()
 		m.aof = nil
+		m.aofLive.Store(nil)
 		m.mu.Unlock()
 		err := w.Close()
 		m.mu.Lock()
@@ -254,6 +255,7 @@ func (m *Manager) Set(name, v string) error {
 		defer t.Unlock()
 		m.mu.Lock()
 		m.aof = nil
+		m.aofLive.Store(nil)
 		m.mu.Unlock()
 		err := w.Close()
 		m.mu.Lock()

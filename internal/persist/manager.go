@@ -103,6 +103,11 @@ type Manager struct {
 	aof    *aof.Writer
 	logEnd int64 // the log offset a closed writer reached
 
+	// aofLive is m.aof for the hot path (aofFast): every write command
+	// reads it, and a mutex shared by all connections cost more than the
+	// write. Stored wherever m.aof is.
+	aofLive atomic.Pointer[aof.Writer]
+
 	dirty        atomic.Int64 // changes since the last successful save
 	lastSave     atomic.Int64 // unix seconds
 	lastTry      atomic.Int64 // unix seconds of the last background save attempt
@@ -207,6 +212,7 @@ func (m *Manager) openAOF(cfg Config, rewriteNow bool) error {
 	}
 	m.mu.Lock()
 	m.aof = w
+	m.aofLive.Store(w)
 	m.mu.Unlock()
 	if rewriteNow {
 		_, err := m.BGRewriteAOF()
@@ -259,12 +265,7 @@ func (m *Manager) Append(db int, args [][]byte) int64 {
 }
 
 // aofFast reads the writer without the config lock on the hot path.
-func (m *Manager) aofFast() *aof.Writer {
-	m.mu.Lock()
-	w := m.aof
-	m.mu.Unlock()
-	return w
-}
+func (m *Manager) aofFast() *aof.Writer { return m.aofLive.Load() }
 
 // WaitSynced holds a reply until its writes are durable, when appendfsync
 // is always.
