@@ -62,7 +62,10 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(t *keyspace.
 	}
 	c.unlock(t)
 
-	c.flushPublished() // earlier PUBLISHes of the pipeline must not wait for the block
+	// Replies of the commands pipelined before this one (and their
+	// PUBLISHes) leave now, as Redis writes them once its loop goes idle;
+	// a failed write shows up as the disconnect watched below.
+	c.flush()
 	c.srv.blocked.Add(1)
 	defer c.srv.blocked.Add(-1)
 	c.blockMu.Lock()

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"ferry/internal/testutil"
+
 	goredis "github.com/redis/go-redis/v9"
 
 	"ferry/internal/keyspace"
@@ -241,4 +243,20 @@ func TestBlockedWaitersOfOtherTypes(t *testing.T) {
 	if v := <-got; len(v) != 2 || v[1] != "y" {
 		t.Fatalf("BLPOP after its key was a string got %v, want [t y]", v)
 	}
+}
+
+// TestBlockingFlushesEarlierReplies checks that the replies of commands
+// pipelined before a blocking one leave before it blocks, as Redis writes
+// them when its event loop goes idle.
+func TestBlockingFlushesEarlierReplies(t *testing.T) {
+	ts := startServer(t, Config{}, keyspace.Config{})
+	c := testutil.Dial(t, ts.addr)
+	c.Send("SET a 1\r\nINCR n\r\nBLPOP waitlist 30\r\n")
+	start := time.Now()
+	c.Expect("+OK\r\n:1\r\n")
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("replies before BLPOP took %v", d)
+	}
+	conv(t, ts.addr, "RPUSH waitlist x\r\n", ":1\r\n")
+	c.Expect("*2\r\n$8\r\nwaitlist\r\n$1\r\nx\r\n")
 }
