@@ -352,8 +352,18 @@ func TestHashClient(t *testing.T) {
 			}
 		}
 		check(len(kv), 2*len(all))
-		kv, _, _ = rdb.HScan(ctx, "h", 0, "[ac]", 0).Result()
-		check(len(kv) == 4 && map[string]string{kv[0]: kv[1], kv[2]: kv[3]}["a"] == "11", true)
+		matched := map[string]string{}
+		for cursor, n := uint64(0), 0; ; n++ {
+			page, next, err := rdb.HScan(ctx, "h", cursor, "[ac]", 0).Result()
+			check(err, nil)
+			for i := 0; i+1 < len(page); i += 2 {
+				matched[page[i]] = page[i+1]
+			}
+			if cursor = next; cursor == 0 || n > 100 {
+				break
+			}
+		}
+		check(len(matched) == 2 && matched["a"] == "11", true)
 		check(rdb.HDel(ctx, "h", "a", "b", "zz").Val(), 2)
 		check(rdb.HLen(ctx, "h").Val(), 4)
 		check(rdb.Del(ctx, "h").Val(), 1)
