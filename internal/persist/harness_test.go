@@ -129,10 +129,12 @@ func (n *node) restart() *node {
 	return startNode(n.t, n.cfg)
 }
 
-// client is a go-redis client of the node.
+// client is a go-redis client of the node. Its timeouts only catch hangs:
+// on a shared 2-core machine under -race a MULTI of a dozen commands racing
+// a SAVE and a rewrite has taken over 10 s.
 func (n *node) client() *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: n.RAddr, Protocol: 2, MaxRetries: -1,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, PoolSize: 64})
+		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, PoolSize: 64})
 	n.t.Cleanup(func() { c.Close() })
 	return c
 }
