@@ -9,6 +9,7 @@ import (
 
 	"ferry/internal/clock"
 	"ferry/internal/persist/msgstore"
+	"ferry/internal/persist/pagestore"
 )
 
 // Config configures a Broker.
@@ -44,6 +45,11 @@ type Config struct {
 	// OnMemoryAlarm is called, from whatever goroutine crossed the mark,
 	// when the alarm raises or clears. It must not block or call the broker.
 	OnMemoryAlarm func(blocked bool)
+	// MemoryPagingThreshold is the message memory (bytes) above which
+	// queues page the bodies of ready messages to <Dir>/transient
+	// (RabbitMQ's vm_memory_high_watermark_paging_ratio times the high
+	// watermark). Zero, or no Dir, disables paging.
+	MemoryPagingThreshold int64
 }
 
 // Broker is the AMQP model: vhosts with their exchanges, queues and
@@ -83,6 +89,10 @@ type Broker struct {
 	mem     atomic.Int64
 	alarmed atomic.Bool
 
+	// pages holds paged-out message data (nil: no paging).
+	pages             *pagestore.Store
+	pagedOut, pagedIn atomic.Uint64
+
 	closedStats  chanStats // counters of closed channels
 	deadLettered atomic.Uint64
 }
@@ -120,6 +130,15 @@ func New(cfg Config) (*Broker, error) {
 		replyTos:    map[string]*Channel{},
 		nextStoreID: 1,
 	}
+	if cfg.Dir != "" && cfg.MemoryPagingThreshold > 0 {
+		// Always wiped: transient messages do not survive a restart. Opened
+		// before the definitions load so recovered queues page too.
+		pages, err := pagestore.Open(filepath.Join(cfg.Dir, "transient"), 0)
+		if err != nil {
+			return nil, err
+		}
+		b.pages = pages
+	}
 	loaded := false
 	if cfg.Dir != "" {
 		var err error
@@ -135,6 +154,9 @@ func New(cfg Config) (*Broker, error) {
 	if cfg.Dir != "" {
 		store, rec, err := msgstore.Open(filepath.Join(cfg.Dir, "msgstore"), cfg.Store)
 		if err != nil {
+			if b.pages != nil {
+				b.pages.Close()
+			}
 			return nil, err
 		}
 		b.store = store
@@ -190,10 +212,14 @@ func (b *Broker) Close() error {
 	for _, vh := range vhs {
 		vh.stopTimers()
 	}
+	var err error
 	if b.store != nil {
-		return b.store.Close()
+		err = b.store.Close()
 	}
-	return nil
+	if b.pages != nil {
+		b.pages.Close()
+	}
+	return err
 }
 
 // now returns the broker clock's time in unix milliseconds.

@@ -180,6 +180,7 @@ func (ch *Channel) Get(queue string, noAck bool) (bool, error) {
 	q.dropExpiredLocked(&now, &dl)
 	found := q.ready > 0
 	if found {
+		q.loadHeadLocked()
 		e := q.popLocked()
 		ch.mu.Lock()
 		if ch.closed {

@@ -132,6 +132,7 @@ func (b *Broker) recoverMessages(rec *msgstore.Recovery) error {
 			q.hold(m)
 			q.pushLocked(entry{m: m, seq: q.seq, exp: q.deadline(m, m.published), redelivered: true})
 			q.seq++
+			q.pageOutLocked()
 		}
 	}
 	for qid, ids := range orphans {

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"ferry/internal/persist/pagestore"
 )
 
 // Properties are the basic properties the broker itself must understand.
@@ -53,13 +55,15 @@ type Message struct {
 	Body []byte
 	Properties
 
-	refs      atomic.Int32 // queue entries (ready or unacked) holding it
-	size      int64        // bytes counted in the broker's memory total
-	storeID   uint64       // msgstore id when stored, else 0
-	ttl       int64        // per-message TTL in ms, -1 when none
-	published int64        // unix ms at publish (recovery recomputes TTLs from it)
-	cc        []string     // CC routing keys (kept in the headers)
-	bcc       []string     // BCC routing keys (stripped from the headers)
+	refs      atomic.Int32  // queue entries (ready or unacked) holding it
+	size      int64         // bytes counted in the broker's memory total
+	storeID   uint64        // msgstore id when stored, else 0
+	ttl       int64         // per-message TTL in ms, -1 when none
+	published int64         // unix ms at publish (recovery recomputes TTLs from it)
+	cc        []string      // CC routing keys (kept in the headers)
+	bcc       []string      // BCC routing keys (stripped from the headers)
+	pg        pagestore.Ref // where Props and Body are while paged out (paging.go)
+	pgProps   uint32        // len(Props) while paged out
 }
 
 // Persistent reports whether the message has delivery mode 2.

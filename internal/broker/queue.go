@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"ferry/internal/persist/pagestore"
 )
 
 // entry is a message's place in one queue: ready in the queue, or
@@ -100,6 +102,14 @@ type Queue struct {
 	idleTimer   *time.Timer
 	lastUsed    int64
 
+	// Paging (paging.go): per level, entries at index >= pagedFrom are
+	// paged or cannot be; nil when the broker does not page.
+	pagedFrom []int
+	pagedN    int  // paged ready messages
+	pageErr   bool // the page store failed; stop trying
+	pgRefs    []pagestore.Ref
+	pgIdx     []int
+
 	published, delivered, acked atomic.Uint64
 }
 
@@ -118,6 +128,9 @@ func newQueue(vh *VHost, name string, durable, exclusive, autoDelete bool, owner
 		args: args, cfg: parseQueueConfig(args), bindings: map[*binding]struct{}{},
 	}
 	q.levels = make([]deque[entry], q.cfg.maxPriority+1)
+	if vh != nil && vh.b != nil && vh.b.pages != nil {
+		q.pagedFrom = make([]int, len(q.levels))
+	}
 	return q
 }
 
@@ -129,18 +142,22 @@ func (q *Queue) level(m *Message) int {
 }
 
 func (q *Queue) pushLocked(e entry) {
-	q.levels[q.level(e.m)].pushBack(e)
+	li := q.level(e.m)
+	q.levels[li].pushBack(e)
+	q.trackInsertLocked(li, q.levels[li].len()-1, e.m.paged())
 	q.ready++
-	q.readyBytes += int64(len(e.m.Body))
+	q.readyBytes += int64(e.m.bodyLen())
 }
 
 // insertLocked puts a requeued entry back at its original position.
 func (q *Queue) insertLocked(e entry) {
-	d := &q.levels[q.level(e.m)]
+	li := q.level(e.m)
+	d := &q.levels[li]
 	i := d.search(func(x *entry) bool { return x.seq < e.seq })
 	d.insertAt(i, e)
+	q.trackInsertLocked(li, i, e.m.paged())
 	q.ready++
-	q.readyBytes += int64(len(e.m.Body))
+	q.readyBytes += int64(e.m.bodyLen())
 }
 
 // headLocked returns the next entry to deliver, or nil.
@@ -157,8 +174,9 @@ func (q *Queue) popLocked() entry {
 	for i := len(q.levels) - 1; i >= 0; i-- {
 		if q.levels[i].len() > 0 {
 			e := q.levels[i].popFront()
+			q.trackPopLocked(i)
 			q.ready--
-			q.readyBytes -= int64(len(e.m.Body))
+			q.readyBytes -= int64(e.m.bodyLen())
 			return e
 		}
 	}
@@ -188,6 +206,10 @@ func (q *Queue) releaseLocked(e entry) {
 func (q *Queue) releaseKeepStoreLocked(e entry) {
 	if e.m.refs.Add(-1) == 0 {
 		q.vh.b.memAdd(-e.m.size)
+		if e.m.paged() {
+			q.vh.b.pages.Free(e.m.pg)
+			q.pagedN--
+		}
 	}
 }
 
@@ -264,9 +286,13 @@ func (q *Queue) publish(m *Message, now int64, dl *deadLetters) bool {
 			return true
 		}
 	}
+	q.pageNewLocked(&e)
 	q.pushLocked(e)
 	if q.cfg.overflow == overflowDropHead {
 		for q.ready > 0 && q.overLimitLocked() {
+			if q.cfg.hasDLX {
+				q.loadHeadLocked()
+			}
 			q.deadLetterLocked(q.popLocked(), reasonMaxlen, dl)
 		}
 	}
@@ -278,6 +304,7 @@ func (q *Queue) publish(m *Message, now int64, dl *deadLetters) bool {
 	}
 	q.dispatchLocked(dl)
 	q.armTTLLocked()
+	q.pageOutLocked()
 	q.flushRemovesLocked()
 	q.mu.Unlock()
 	return true
@@ -308,6 +335,9 @@ func (q *Queue) dropExpiredLocked(now *int64, dl *deadLetters) {
 		if h.exp > *now {
 			return
 		}
+		if q.cfg.hasDLX {
+			q.loadHeadLocked()
+		}
 		q.deadLetterLocked(q.popLocked(), reasonExpired, dl)
 	}
 }
@@ -324,6 +354,7 @@ func (q *Queue) dispatchLocked(dl *deadLetters) {
 		if c == nil {
 			return
 		}
+		q.loadHeadLocked() // under ch.mu: reads only the page store
 		q.deliverLocked(c, ch, q.popLocked())
 	}
 }
@@ -530,6 +561,7 @@ func (q *Queue) destroy() uint32 {
 		}
 	}
 	q.ready, q.readyBytes = 0, 0
+	clear(q.pagedFrom)
 	q.flushRemovesLocked()
 	q.stopTimersLocked()
 	consumers := q.consumers
@@ -556,6 +588,7 @@ func (q *Queue) purge() uint32 {
 		}
 	}
 	q.ready, q.readyBytes = 0, 0
+	clear(q.pagedFrom)
 	q.flushRemovesLocked()
 	return n
 }

@@ -99,6 +99,10 @@ type AMQP struct {
 	// fraction of the machine's memory ("0.4") or an absolute size
 	// ("2gb"); message memory above it blocks publishers.
 	MemoryHighWatermark string
+	// MemoryPagingRatio is RabbitMQ's vm_memory_high_watermark_paging_ratio:
+	// above this fraction of the high watermark, queues page message
+	// bodies to disk (0 = never; above 1, the watermark blocks first).
+	MemoryPagingRatio float64
 	// DefaultUser, DefaultPass and DefaultVHost are RabbitMQ's
 	// default_user, default_pass and default_vhost: created (the user as
 	// administrator with full permissions) when the broker starts with no
@@ -168,6 +172,7 @@ func Default() Config {
 			MaxMessageSize:      128 << 20,
 			HandshakeTimeout:    10000,
 			MemoryHighWatermark: "0.4",
+			MemoryPagingRatio:   0.5,
 			DefaultUser:         "guest",
 			DefaultPass:         "guest",
 			DefaultVHost:        "/",
@@ -340,6 +345,14 @@ var directives = []Directive{
 		c.AMQP.MemoryHighWatermark = strings.TrimSpace(v)
 		return nil
 	}, func(c *Config) string { return c.AMQP.MemoryHighWatermark }},
+	{"amqp-memory-paging-ratio", "fraction of the memory high watermark above which queues page messages to disk (0.5); 0 = never", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || f < 0 || f != f {
+			return fmt.Errorf("invalid paging ratio %q (a number such as 0.5)", v)
+		}
+		c.AMQP.MemoryPagingRatio = f
+		return nil
+	}, func(c *Config) string { return strconv.FormatFloat(c.AMQP.MemoryPagingRatio, 'g', -1, 64) }},
 	{"amqp-default-user", "broker user created when there are no definitions yet (RabbitMQ's default_user)", func(c *Config, v string) error {
 		c.AMQP.DefaultUser = v
 		return nil
@@ -578,6 +591,9 @@ func (c *Config) Validate() error {
 		}
 		if _, _, err := ParseWatermark(a.MemoryHighWatermark); err != nil {
 			errs = append(errs, fmt.Errorf("amqp-memory-high-watermark: %w", err))
+		}
+		if !(a.MemoryPagingRatio >= 0) {
+			errs = append(errs, errors.New("amqp-memory-paging-ratio: must not be negative"))
 		}
 	}
 	if c.Databases < 1 || c.Databases > 256 {

@@ -25,10 +25,13 @@ func (s *Server) startAMQP() error {
 		Codec:               amqp.PropsCodec{},
 		Logger:              s.log,
 		MemoryHighWatermark: hw,
-		DefaultUser:         ac.DefaultUser,
-		DefaultPass:         ac.DefaultPass,
-		DefaultVHost:        ac.DefaultVHost,
-		LoopbackUsers:       append([]string{}, ac.LoopbackUsers...), // non-nil: "" means nobody
+		// vm_memory_high_watermark_paging_ratio: paging starts at this
+		// share of the watermark.
+		MemoryPagingThreshold: int64(float64(hw) * ac.MemoryPagingRatio),
+		DefaultUser:           ac.DefaultUser,
+		DefaultPass:           ac.DefaultPass,
+		DefaultVHost:          ac.DefaultVHost,
+		LoopbackUsers:         append([]string{}, ac.LoopbackUsers...), // non-nil: "" means nobody
 		OnMemoryAlarm: func(raised bool) {
 			// Called from whatever goroutine crossed the mark; the
 			// front end only flags its connections.
