@@ -32,6 +32,7 @@ var amqpOptions = []amqpOption{
 	{"max-connections", "amqp-max-connections", "N", "connection limit (default 0 = none)"},
 	{"handshake-timeout", "amqp-handshake-timeout", "MS", "milliseconds a client has to open its connection (default 10000)"},
 	{"vm-memory-high-watermark", "amqp-memory-high-watermark", "V", "memory that blocks publishers: fraction of RAM or size (default 0.4)"},
+	{"vm-memory-high-watermark-paging-ratio", "amqp-memory-paging-ratio", "R", "share of the watermark above which queues page messages to disk (default 0.5)"},
 	{"loglevel", "loglevel", "LEVEL", "debug, info, warn or error (default info)"},
 	{"user", "user", "NAME", "user to run as when started as root"},
 	{"config", "", "FILE", "read ferry directives from FILE first (\"name value\" lines)"},

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"unsafe"
+
 	"ferry/internal/persist/pagestore"
 )
 
@@ -42,7 +44,7 @@ func (m *Message) bodyLen() int {
 
 // stubOverhead is what a paged message costs in memory: its stub Message
 // and queue entry.
-const stubOverhead = 96
+const stubOverhead = int(unsafe.Sizeof(Message{}) + unsafe.Sizeof(entry{}))
 
 func (m *Message) stubSize() int64 {
 	return int64(len(m.Exchange)+len(m.RoutingKey)) + stubOverhead

@@ -145,9 +145,9 @@ func waitAMQP(url string, d time.Duration, exited func() bool) error {
 	}
 }
 
-func startFerry(bin, dir string) (*broker, error) {
+func startFerry(bin, dir string, extra ...string) (*broker, error) {
 	port := freePort()
-	cmd := exec.Command(bin, "amqp", "--port", strconv.Itoa(port), "--dir", dir, "--loglevel", "warn")
+	cmd := exec.Command(bin, append([]string{"amqp", "--port", strconv.Itoa(port), "--dir", dir, "--loglevel", "warn"}, extra...)...)
 	var logBuf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
 	if err := cmd.Start(); err != nil {

@@ -33,6 +33,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "compare" {
 		os.Exit(compareMain(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "memory" {
+		os.Exit(memoryMain(os.Args[2:]))
+	}
 	fs := flag.NewFlagSet("amqpbench", flag.ExitOnError)
 	url := fs.String("url", "amqp://guest:guest@127.0.0.1:5672/", "broker URL")
 	var lf loadFlags
