@@ -44,7 +44,7 @@ func (m *Message) bodyLen() int {
 
 // stubOverhead is what a paged message costs in memory: its stub Message
 // and queue entry.
-const stubOverhead = int(unsafe.Sizeof(Message{}) + unsafe.Sizeof(entry{}))
+const stubOverhead = int64(unsafe.Sizeof(Message{}) + unsafe.Sizeof(entry{}))
 
 func (m *Message) stubSize() int64 {
 	return int64(len(m.Exchange)+len(m.RoutingKey)) + stubOverhead
