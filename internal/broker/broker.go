@@ -244,6 +244,10 @@ type Stats struct {
 	Returned     uint64
 	DeadLettered uint64
 	Store        msgstore.Stats
+	// PagedOut and PagedIn count messages moved to and read back from the
+	// page store; Pages describes what it holds now.
+	PagedOut, PagedIn uint64
+	Pages             pagestore.Stats
 }
 
 // Stats returns a snapshot of the broker's counters.
@@ -267,6 +271,9 @@ func (b *Broker) Stats() Stats {
 	}
 	if b.store != nil {
 		s.Store = b.store.Stats()
+	}
+	if b.pages != nil {
+		s.PagedOut, s.PagedIn, s.Pages = b.pagedOut.Load(), b.pagedIn.Load(), b.pages.Stats()
 	}
 	return s
 }

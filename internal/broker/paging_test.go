@@ -71,8 +71,8 @@ func TestPagingBoundsMemoryAndDeliversInOrder(t *testing.T) {
 	if peak > int64(n)*(stubOverhead+64)+2<<20 {
 		t.Fatalf("peak message memory %d bytes with paging, want about %d (stubs)", peak, n*int(stubOverhead))
 	}
-	st := e.b.pages.Stats()
-	if st.Records < n-2*pageWindow {
+	st := e.b.Stats().Pages
+	if st.Records < n-2*pageWindow || e.b.Stats().PagedOut < uint64(st.Records) {
 		t.Fatalf("page store holds %d records, want about %d", st.Records, n)
 	}
 	if got := e.queueLen("q"); got != n {
