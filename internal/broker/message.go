@@ -64,6 +64,7 @@ type Message struct {
 	bcc       []string      // BCC routing keys (stripped from the headers)
 	pg        pagestore.Ref // where Props and Body are while paged out (paging.go)
 	pgProps   uint32        // len(Props) while paged out
+	pgDecode  bool          // Properties and cc to be decoded from Props when read back
 }
 
 // Persistent reports whether the message has delivery mode 2.

@@ -139,6 +139,14 @@ func (q *Queue) pageOutEntryLocked(e *entry) bool {
 		storeID: m.storeID, ttl: m.ttl, published: m.published, cc: m.cc, bcc: m.bcc,
 		pg: ref, pgProps: uint32(len(m.Props)),
 	}
+	if b.codec != nil && (m.Headers != nil || m.HasExpiration || m.HasUserID) {
+		// Headers (a decoded map) and the strings are only needed again
+		// when the message leaves the queue (dead-lettering): decode them
+		// from the properties when it is read back. BCC keys only matter
+		// for routing, which is over.
+		s.Properties = Properties{DeliveryMode: m.DeliveryMode, Priority: m.Priority}
+		s.cc, s.bcc, s.pgDecode = nil, nil, true
+	}
 	s.size = s.stubSize()
 	s.refs.Store(1)
 	b.memAdd(s.size - m.size)
@@ -193,6 +201,17 @@ func (q *Queue) loadHeadLocked() {
 			continue
 		}
 		m.Props, m.Body = props[k], bodies[k]
+		if m.pgDecode {
+			m.pgDecode = false
+			if p, err := b.codec.Decode(m.Props); err == nil {
+				m.Properties = p
+				if p.Headers != nil {
+					m.cc, _ = headerRoutes(p.Headers, "CC")
+				}
+			} else {
+				b.log.Warn("broker: cannot decode paged message properties", "queue", q.name, "err", err)
+			}
+		}
 		old := m.size
 		m.computeSize()
 		grow += m.size - old

@@ -197,6 +197,45 @@ func TestPagingKeepsQueueSemantics(t *testing.T) {
 			slices.Sort(bodies)
 			checkBodies(t, bodies, want)
 		}},
+		{"headers and CC of paged messages survive dead-lettering", func(t *testing.T, e *env) {
+			e.must(e.ch.ExchangeDeclare(ExchangeDeclare{Name: "dlx", Type: "direct"}))
+			e.declare("dead-main", nil)
+			e.declare("dead-cc", nil)
+			e.must(e.ch.QueueBind("dead-main", "dlx", "q", nil))
+			e.must(e.ch.QueueBind("dead-cc", "dlx", "cc1", nil))
+			e.declare("q", Table{"x-message-ttl": int32(100), "x-dead-letter-exchange": "dlx"})
+			const m = 1000
+			for i := 0; i < m; i++ {
+				p := Properties{Headers: Table{"CC": []any{"cc1"}, "k": "v"}, Expiration: "60000", HasExpiration: true}
+				e.must(e.ch.Publish(msgWith("", "q", pagedBody(i, 300), p), false, false))
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for e.queueLen("dead-main") < m || e.queueLen("dead-cc") < m {
+				if time.Now().After(deadline) {
+					t.Fatalf("dead-lettered %d and %d of %d", e.queueLen("dead-main"), e.queueLen("dead-cc"), m)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			for _, dq := range []string{"dead-main", "dead-cc"} {
+				for {
+					found, err := e.ch.Get(dq, true)
+					e.must(err)
+					if !found {
+						break
+					}
+					for _, ev := range e.sink.take() {
+						p, err := testCodec{}.Decode(ev.d.Props)
+						e.must(err)
+						if p.Headers["k"] != "v" || p.Headers["x-death"] == nil || p.HasExpiration {
+							t.Fatalf("%s: dead-lettered properties %+v", dq, p)
+						}
+						if p.Headers["x-death"].([]any)[0].(Table)["original-expiration"] != "60000" {
+							t.Fatalf("%s: x-death %+v", dq, p.Headers["x-death"])
+						}
+					}
+				}
+			}
+		}},
 		{"max-length drop-head dead-letters intact", func(t *testing.T, e *env) {
 			e.declare("dlq", nil)
 			e.declare("q", Table{"x-max-length": int32(1000), "x-dead-letter-exchange": "", "x-dead-letter-routing-key": "dlq"})
