@@ -64,8 +64,9 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(t *keyspace.
 
 	// Replies of the commands pipelined before this one (and their
 	// PUBLISHes) leave now, as Redis writes them once its loop goes idle;
-	// a failed write shows up as the disconnect watched below.
-	c.flush()
+	// a failed write shows up as the disconnect watched below. send keeps
+	// them in the buffer: execute and call hold offsets into it.
+	c.send()
 	c.srv.blocked.Add(1)
 	defer c.srv.blocked.Add(-1)
 	c.blockMu.Lock()

@@ -72,7 +72,10 @@ type Conn struct {
 	blockedOn *keyspace.Waiter // set while in a blocking command
 	// blockRetry is set while a blocked command retries after a wake-up.
 	blockRetry bool
-	unblock    chan unblockKind // CLIENT UNBLOCK's way in
+	// sent counts the bytes at the start of out.Buf already written by
+	// send (replies that left before a blocking command waited).
+	sent    int
+	unblock chan unblockKind // CLIENT UNBLOCK's way in
 
 	subs  pubsubState
 	async *asyncOut   // set once the client subscribes: output is shared with publishers
@@ -237,8 +240,22 @@ func (c *Conn) fill() bool {
 
 // flush writes pending replies, reporting false if the client is gone.
 func (c *Conn) flush() bool {
+	ok := c.send()
+	if c.async == nil && cap(c.out.Buf) > cap(c.ownOut) {
+		bufpool.Put(c.out.Buf)
+	}
+	c.out.Buf, c.sent = c.ownOut[:0], 0
+	return ok
+}
+
+// send writes the replies not written yet but keeps them in the buffer:
+// a command that blocks sends the replies pipelined before it while the
+// offsets it and execute hold into the buffer stay valid. flush sends
+// the rest and empties the buffer.
+func (c *Conn) send() bool {
 	c.flushPublished() // subscribers of this batch's PUBLISHes (pubsub.go)
-	if len(c.out.Buf) == 0 {
+	pending := c.out.Buf[c.sent:]
+	if len(pending) == 0 {
 		return true
 	}
 	// Under appendfsync always, no reply leaves before the writes it
@@ -250,17 +267,12 @@ func (c *Conn) flush() bool {
 		}
 		c.logOffset = 0
 	}
+	c.sent = len(c.out.Buf)
 	if c.async != nil {
-		ok := c.async.push(c.out.Buf)
-		c.out.Buf = c.ownOut[:0]
-		return ok
+		return c.async.push(pending) // copies
 	}
-	_, err := c.nc.Write(c.out.Buf)
-	c.srv.netOut.Add(uint64(len(c.out.Buf)))
-	if cap(c.out.Buf) > cap(c.ownOut) {
-		bufpool.Put(c.out.Buf)
-	}
-	c.out.Buf = c.ownOut[:0]
+	_, err := c.nc.Write(pending)
+	c.srv.netOut.Add(uint64(len(pending)))
 	return err == nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -259,4 +260,19 @@ func TestBlockingFlushesEarlierReplies(t *testing.T) {
 	}
 	conv(t, ts.addr, "RPUSH waitlist x\r\n", ":1\r\n")
 	c.Expect("*2\r\n$8\r\nwaitlist\r\n$1\r\nx\r\n")
+}
+
+// TestBlockingAfterLargeReplyAndReplySkip checks that sending earlier
+// replies before blocking keeps the blocking command's own reply handling
+// right: CLIENT REPLY SKIP drops only its reply, after a reply larger than
+// the connection's own buffer (this once panicked on a stale offset).
+func TestBlockingAfterLargeReplyAndReplySkip(t *testing.T) {
+	ts := startServer(t, Config{}, keyspace.Config{})
+	big := strings.Repeat("x", 60000)
+	conv(t, ts.addr, "SET big "+big+"\r\n", "+OK\r\n")
+	c := testutil.Dial(t, ts.addr)
+	c.Send("GET big\r\nCLIENT REPLY SKIP\r\nBLPOP nokey 0.3\r\nPING\r\n")
+	c.Expect("$60000\r\n" + big + "\r\n+PONG\r\n")
+	c.Send("SET a 1\r\nCLIENT REPLY SKIP\r\nBLPOP nokey 0.2\r\nGET a\r\n")
+	c.Expect("+OK\r\n$1\r\n1\r\n")
 }
