@@ -232,6 +232,7 @@ func (m *Manager) Set(name, v string) error {
 	}
 	old := m.cfg
 	m.cfg = cfg
+	m.always.Store(cfg.AppendFsync == "always")
 	w := m.aof
 	m.mu.Unlock()
 	switch {

@@ -100,6 +100,7 @@ type Manager struct {
 
 	mu     sync.Mutex // guards cfg and the writer's life
 	cfg    Config
+	always atomic.Bool // cfg.AppendFsync is "always"
 	aof    *aof.Writer
 	logEnd int64 // the log offset a closed writer reached
 
@@ -149,6 +150,7 @@ func New(ks *keyspace.Keyspace, cfg Config, log *slog.Logger, limits func() Limi
 	}
 	m := &Manager{ks: ks, cfg: cfg, log: log, limits: limits, replay: replay,
 		stop: make(chan struct{}), done: make(chan struct{})}
+	m.always.Store(cfg.AppendFsync == "always")
 	// Until Load and Start are done the dataset is not served: clients get
 	// -LOADING from the start, so that no write slips in before the load
 	// (it would be overwritten) or before the AOF is open (it would not be
@@ -273,10 +275,11 @@ func (m *Manager) WaitSynced(off int64) error {
 	if off <= 0 {
 		return nil
 	}
-	m.mu.Lock()
-	w, always := m.aof, m.cfg.AppendFsync == "always"
-	m.mu.Unlock()
-	if w == nil || !always {
+	if !m.always.Load() { // every reply after a write asks: no lock
+		return nil
+	}
+	w := m.aofFast()
+	if w == nil {
 		return nil
 	}
 	return w.WaitSynced(off)

@@ -137,6 +137,7 @@ type Writer struct {
 	wr int64 // flusher-owned: log offset written to the OS
 
 	// Durability status; scond announces changes to synced, errors, closed.
+	failed   atomic.Bool // writeErr or syncErr is set (noteErrLocked)
 	smu      sync.Mutex
 	scond    *sync.Cond
 	written  int64
@@ -431,10 +432,17 @@ func (w *Writer) nudgeSyncer() {
 // written or fsynced, or nil. A server refuses writes while it is set, as
 // Redis replies -MISCONF; the next successful attempt clears it.
 func (w *Writer) Err() error {
+	if !w.failed.Load() { // every write command asks: no lock when healthy
+		return nil
+	}
 	w.smu.Lock()
 	defer w.smu.Unlock()
 	return w.errLocked()
 }
+
+// noteErrLocked publishes whether an error is set to Err's lock-free check
+// (smu held).
+func (w *Writer) noteErrLocked() { w.failed.Store(w.writeErr != nil || w.syncErr != nil) }
 
 func (w *Writer) errLocked() error {
 	if w.writeErr != nil {
@@ -647,6 +655,7 @@ func (w *Writer) writeOut(pend []byte, pendOff int64, cutp **Rewrite) (bool, err
 		if w.wr == end {
 			w.smu.Lock()
 			w.writeErr = nil
+			w.noteErrLocked()
 			w.smu.Unlock()
 			w.pendingLen.Store(0)
 			return wrote, nil
@@ -678,6 +687,7 @@ func (w *Writer) writeOut(pend []byte, pendOff int64, cutp **Rewrite) (bool, err
 		if err != nil {
 			w.smu.Lock()
 			w.writeErr = &DiskError{Op: "write", File: w.curName, Err: err}
+			w.noteErrLocked()
 			w.scond.Broadcast()
 			w.smu.Unlock()
 			return wrote, w.writeErr
@@ -716,8 +726,10 @@ func (w *Writer) syncFile(f appendFile, name string, target int64) error {
 	if err != nil {
 		w.syncErr = &DiskError{Op: "fsync", File: name, Err: err}
 		err = w.syncErr
+		w.noteErrLocked()
 	} else {
 		w.syncErr = nil
+		w.noteErrLocked()
 		if target > w.synced {
 			w.synced = target
 		}
