@@ -222,7 +222,8 @@ func (c *Conn) resolve(args [][]byte) *Command {
 }
 
 // execute runs one command with Redis's checks, in processCommand's order:
-// lookup and arity, authentication, transaction queueing, memory.
+// lookup and arity, authentication, the RESP2 subscribed context, loading,
+// a busy script, disk errors, transaction queueing, memory.
 func (c *Conn) execute(args [][]byte) {
 	c.argv = args
 	mark := len(c.out.Buf)
@@ -239,36 +240,34 @@ func (c *Conn) execute(args [][]byte) {
 	if c.lastCmd.Load() != cmd {
 		c.lastCmd.Store(cmd)
 	}
-	if c.srv.persist != nil && !c.loading && !cmd.has(flagLoading) && c.srv.persist.Loading() {
-		c.out.Error("LOADING Redis is loading the dataset in memory")
-		c.afterReply(mark)
-		return
-	}
 	if !c.authed && !cmd.has(flagNoAuth) {
-		c.out.Error(errNoAuth)
-		cmd.rejectedCalls.Add(1)
-		c.srv.errStats.add(c.out.Buf[mark:])
-		c.afterReply(mark)
+		c.reject(cmd, mark, errNoAuth)
 		return
 	}
 	if c.subs.n.Load() > 0 && c.out.Proto == 2 && !allowedWhileSubscribed(cmd) {
-		c.out.Error("ERR Can't execute '" + cmd.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
-		c.afterReply(mark)
+		c.reject(cmd, mark, "ERR Can't execute '"+cmd.Name+"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+		return
+	}
+	if c.srv.persist != nil && !c.loading && !cmd.has(flagLoading) && c.srv.persist.Loading() {
+		c.reject(cmd, mark, "LOADING Redis is loading the dataset in memory")
 		return
 	}
 	if c.srv.scripts.eng.Running() != nil {
 		if msg := c.srv.checkBusy(c, cmd); msg != "" {
-			c.out.Error(msg)
-			cmd.rejectedCalls.Add(1)
-			c.srv.errStats.add(c.out.Buf[mark:])
-			if c.multi != nil {
-				c.multi.dirty = true
-			}
-			c.afterReply(mark)
+			c.reject(cmd, mark, msg)
+			return
+		}
+	}
+	// Disk errors refuse writes before they are queued (the transaction
+	// then fails with EXECABORT) and EXEC when it holds a write, as Redis.
+	if c.srv.durability != nil && !c.loading && (cmd.has(flagWrite) || cmd.Name == "exec" && c.multi != nil && c.multi.writes) {
+		if msg := c.srv.durability.WriteError(); msg != "" {
+			c.reject(cmd, mark, msg)
 			return
 		}
 	}
 	if c.multi != nil && !isTxControl(cmd) {
+		c.multi.writes = c.multi.writes || cmd.has(flagWrite)
 		c.queue(cmd, args)
 		c.afterReply(mark)
 		return
@@ -276,21 +275,9 @@ func (c *Conn) execute(args [][]byte) {
 	if c.srv.pause.until.Load() != 0 {
 		c.srv.waitPause(c, cmd)
 	}
-	if (cmd.has(flagWrite) || cmd.Name == "exec") && c.srv.durability != nil && !c.loading {
-		if msg := c.srv.durability.WriteError(); msg != "" {
-			c.out.Error(msg)
-			cmd.rejectedCalls.Add(1)
-			c.srv.errStats.add(c.out.Buf[mark:])
-			c.afterReply(mark)
-			return
-		}
-	}
 	if cmd.has(flagDenyOOM) && c.srv.ks.MaxMemory() > 0 && c.execTxn == nil {
 		if err := c.srv.ks.Reserve(0); err != nil {
-			c.out.Error(errOOM)
-			cmd.rejectedCalls.Add(1)
-			c.srv.errStats.add(c.out.Buf[mark:])
-			c.afterReply(mark)
+			c.reject(cmd, mark, errOOM)
 			return
 		}
 	}
@@ -353,6 +340,19 @@ func (c *Conn) flushStats() {
 		p.cmd.usec.Add(p.usec)
 		p.calls, p.usec = 0, 0
 	}
+}
+
+// reject refuses cmd before it runs with msg, counted as Redis's
+// rejectCommand counts it; a transaction being queued will fail.
+func (c *Conn) reject(cmd *Command, mark int, msg string) {
+	c.out.Error(msg)
+	cmd.rejectedCalls.Add(1)
+	c.srv.errorReplies.Add(1)
+	c.srv.errStats.add(c.out.Buf[mark:])
+	if c.multi != nil {
+		c.multi.dirty = true
+	}
+	c.afterReply(mark)
 }
 
 // afterReply applies CLIENT REPLY OFF/SKIP to the reply just written.

@@ -16,8 +16,9 @@ var _ = registerCommands(
 
 // multiState is a client's open transaction.
 type multiState struct {
-	cmds  []queuedCmd
-	dirty bool // a command failed to queue: EXEC must abort
+	cmds   []queuedCmd
+	dirty  bool // a command failed to queue: EXEC must abort
+	writes bool // a queued command writes (EXEC is refused on disk errors)
 }
 
 type queuedCmd struct {
