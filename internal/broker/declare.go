@@ -451,27 +451,9 @@ func (ch *Channel) QueueDelete(queue string, ifUnused, ifEmpty bool) (uint32, er
 		vh.mu.Unlock()
 		return 0, errLocked(name, vh.name)
 	}
-	q.mu.Lock()
-	inUse, notEmpty := len(q.consumers) > 0, q.ready > 0
-	q.mu.Unlock()
-	if ifUnused && inUse {
-		vh.mu.Unlock()
-		return 0, newError(CodePreconditionFailed, "%s in use", rs("queue", name, vh.name))
-	}
-	if ifEmpty && notEmpty {
-		vh.mu.Unlock()
-		return 0, newError(CodePreconditionFailed, "%s not empty", rs("queue", name, vh.name))
-	}
-	durable := vh.unlinkQueueLocked(q)
-	n := q.destroy()
-	vh.mu.Unlock()
-	if q.owner != nil {
-		q.owner.mu.Lock()
-		delete(q.owner.exclusive, q)
-		q.owner.mu.Unlock()
-	}
-	if durable {
+	n, durable, err := vh.deleteQueueLocked(q, name, ifUnused, ifEmpty)
+	if err == nil && durable {
 		ch.b.saveDefinitionsLogged()
 	}
-	return n, nil
+	return n, err
 }

@@ -126,31 +126,39 @@ func (b *Broker) DeleteQueue(vhost, name string, ifUnused, ifEmpty bool) (uint32
 		vh.mu.Unlock()
 		return 0, newError(CodeNotFound, "no %s", rs("queue", name, vhost))
 	}
+	n, durable, err := vh.deleteQueueLocked(q, name, ifUnused, ifEmpty)
+	if err == nil && durable {
+		err = b.saveDefinitions()
+	}
+	return n, err
+}
+
+// deleteQueueLocked deletes q (named name) with queue.delete's if-unused
+// and if-empty conditions: unlinks it, destroys it (cancelling its
+// consumers) and takes it out of its owner's exclusive set. vh.mu is held
+// and released on return; durable reports that the stored definitions
+// changed.
+func (vh *VHost) deleteQueueLocked(q *Queue, name string, ifUnused, ifEmpty bool) (n uint32, durable bool, err error) {
 	q.mu.Lock()
 	inUse, notEmpty := len(q.consumers) > 0, q.ready > 0
 	q.mu.Unlock()
 	if ifUnused && inUse {
 		vh.mu.Unlock()
-		return 0, newError(CodePreconditionFailed, "%s in use", rs("queue", name, vhost))
+		return 0, false, newError(CodePreconditionFailed, "%s in use", rs("queue", name, vh.name))
 	}
 	if ifEmpty && notEmpty {
 		vh.mu.Unlock()
-		return 0, newError(CodePreconditionFailed, "%s not empty", rs("queue", name, vhost))
+		return 0, false, newError(CodePreconditionFailed, "%s not empty", rs("queue", name, vh.name))
 	}
-	durable := vh.unlinkQueueLocked(q)
-	n := q.destroy()
+	durable = vh.unlinkQueueLocked(q)
+	n = q.destroy()
 	vh.mu.Unlock()
 	if q.owner != nil {
 		q.owner.mu.Lock()
 		delete(q.owner.exclusive, q)
 		q.owner.mu.Unlock()
 	}
-	if durable {
-		if err := b.saveDefinitions(); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return n, durable, nil
 }
 
 // CloseConnection closes an open connection by its ConnectionInfo.ID as
