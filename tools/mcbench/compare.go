@@ -287,7 +287,7 @@ func runMatrix(specs []serverSpec, base runConfig, cells []*cell, rounds int) er
 				runs[si] = m
 				r, u := m.res, m.cpu
 				fmt.Fprintf(os.Stderr, "round %d %-4s p%-2d %-9s %9.0f ops/s  p99 %-8s errors %d  cpu: server %.2f bench %.2f other %.2f\n",
-					round+1, c.mode, c.pipeline, servers[si].spec.name, r.opsPerSec(), fmtDur(r.hist.quantile(0.99)),
+					round+1, c.mode, c.pipeline, servers[si].spec.name, r.opsPerSec(), fmtDur(r.hist.Quantile(0.99)),
 					r.errors, u.server, u.bench, u.other)
 			}
 			c.runs = append(c.runs, runs)
@@ -358,7 +358,7 @@ func printMatrix(specs []serverSpec, base runConfig, cells []*cell) {
 		var opsA, opsB, p99A, p99B, ratio, p99Ratio []float64
 		for _, rs := range c.runs {
 			ra, rb := rs[0].res, rs[1].res
-			pa, pb := float64(ra.hist.quantile(0.99)), float64(rb.hist.quantile(0.99))
+			pa, pb := float64(ra.hist.Quantile(0.99)), float64(rb.hist.Quantile(0.99))
 			opsA, opsB = append(opsA, ra.opsPerSec()), append(opsB, rb.opsPerSec())
 			p99A, p99B = append(p99A, pa), append(p99B, pb)
 			ratio = append(ratio, rb.opsPerSec()/ra.opsPerSec())
@@ -392,8 +392,8 @@ func printMatrix(specs []serverSpec, base runConfig, cells []*cell) {
 					cpu = fmt.Sprintf("| %.2f | %.1f | %.2f | %.2f", u.server, u.server*1e6/r.opsPerSec(), u.bench, u.other)
 				}
 				fmt.Printf("| %s | %d | %d | %s | %.0f | %s | %s | %s | %s | %d %s |\n", c.mode, c.pipeline, round+1,
-					specs[i].name, r.opsPerSec(), fmtDur(h.quantile(0.5)), fmtDur(h.quantile(0.99)),
-					fmtDur(h.quantile(0.999)), fmtDur(time.Duration(h.max)), r.errors, cpu)
+					specs[i].name, r.opsPerSec(), fmtDur(h.Quantile(0.5)), fmtDur(h.Quantile(0.99)),
+					fmtDur(h.Quantile(0.999)), fmtDur(h.Max()), r.errors, cpu)
 			}
 		}
 	}

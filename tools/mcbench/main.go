@@ -91,8 +91,8 @@ func runMain(args []string) int {
 		cfg.mode, cfg.conns, cfg.pipeline, cfg.size, cfg.keys)
 	fmt.Printf("ops/s %.0f (%d ops in %v)\n", r.opsPerSec(), r.ops, r.elapsed.Round(time.Millisecond))
 	fmt.Printf("latency per %s: p50 %s  p99 %s  p99.9 %s  max %s\n", unit,
-		fmtDur(r.hist.quantile(0.50)), fmtDur(r.hist.quantile(0.99)),
-		fmtDur(r.hist.quantile(0.999)), fmtDur(time.Duration(r.hist.max)))
+		fmtDur(r.hist.Quantile(0.50)), fmtDur(r.hist.Quantile(0.99)),
+		fmtDur(r.hist.Quantile(0.999)), fmtDur(r.hist.Max()))
 	fmt.Printf("hits %d  misses %d  errors %d\n", r.hits, r.misses, r.errors)
 	if r.aborted > 0 {
 		fmt.Printf("%d connections stopped early; first: %v\n", r.aborted, r.err)

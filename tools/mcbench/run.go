@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"ferry/tools/internal/latency"
 	"fmt"
 	"net"
 	"sync"
@@ -47,7 +48,7 @@ type result struct {
 	hits    uint64
 	misses  uint64
 	errors  uint64 // error replies, wrong values, and misses of prefilled keys
-	hist    histogram
+	hist    latency.Histogram
 	aborted int   // connections that stopped early
 	err     error // why the first of them stopped
 }
@@ -135,7 +136,7 @@ func run(cfg runConfig) (*result, error) {
 		total.hits += r.hits
 		total.misses += r.misses
 		total.errors += r.errors
-		total.hist.merge(&r.hist)
+		total.hist.Merge(&r.hist)
 		if r.err != nil {
 			total.aborted++
 			if total.err == nil {
@@ -206,7 +207,7 @@ func (w *worker) loop(measureFrom, end time.Time) error {
 		if t0.Before(measureFrom) {
 			continue
 		}
-		w.res.hist.record(t1.Sub(t0))
+		w.res.hist.Record(t1.Sub(t0))
 		w.res.ops += uint64(len(w.batch))
 		w.res.hits += c.hits
 		w.res.misses += c.misses

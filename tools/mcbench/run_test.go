@@ -91,7 +91,7 @@ func TestNoAllocationPerRequest(t *testing.T) {
 			if _, err := w.exchange(); err != nil {
 				t.Fatal(err)
 			}
-			w.res.hist.record(time.Duration(w.rng % 1e6))
+			w.res.hist.Record(time.Duration(w.rng % 1e6))
 		})
 		if allocs != 0 {
 			t.Errorf("%s: %v allocations per batch", m, allocs)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"ferry/tools/internal/latency"
 	"fmt"
 	"io"
 	"net"
@@ -32,8 +33,8 @@ type result struct {
 	published uint64 // PUBLISH commands during the measured time
 	delivered uint64 // messages the subscribers read during the measured time
 	elapsed   time.Duration
-	lat       histogram // publish → receive, every message received while measuring
-	wrongN    uint64    // PUBLISH replies that were not the subscriber count
+	lat       latency.Histogram // publish → receive, every message received while measuring
+	wrongN    uint64            // PUBLISH replies that were not the subscriber count
 }
 
 func (r *result) publishRate() float64 { return float64(r.published) / r.elapsed.Seconds() }
@@ -50,7 +51,7 @@ type subscriber struct {
 	nc       net.Conn
 	r        *bufio.Reader
 	received atomic.Uint64
-	lat      histogram
+	lat      latency.Histogram
 	err      error
 }
 
@@ -106,7 +107,7 @@ func run(cfg config) (*result, error) {
 					return
 				}
 				if measuring.Load() && len(payload) >= 8 {
-					s.lat.record(nowNs() - int64(binary.LittleEndian.Uint64(payload)))
+					s.lat.Record(time.Duration(nowNs() - int64(binary.LittleEndian.Uint64(payload))))
 				}
 				s.received.Add(1)
 			}
@@ -159,7 +160,7 @@ func run(cfg config) (*result, error) {
 	wg.Wait()
 	res := &result{published: p1 - p0, delivered: d1 - d0, elapsed: t1.Sub(t0), wrongN: w1 - w0}
 	for _, s := range subs {
-		res.lat.merge(&s.lat)
+		res.lat.Merge(&s.lat)
 	}
 	return res, nil
 }

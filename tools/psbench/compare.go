@@ -158,7 +158,7 @@ func compareMain(argv []string) int {
 				cpu := s.cpu() - c0
 				samples[li][si] = append(samples[li][si], sample{res, cpu})
 				fmt.Fprintf(os.Stderr, "round %d %-7s %-5s %-13s delivered %9.0f/s  p99 %8.0f µs  cpu %5.2f cores\n",
-					round+1, cfg.mode, s.name, loadName(cfg), res.deliverRate(), us(res.lat.quantile(0.99)),
+					round+1, cfg.mode, s.name, loadName(cfg), res.deliverRate(), us(res.lat.Quantile(0.99)),
 					cpu.Seconds()/res.elapsed.Seconds())
 			}
 		}
@@ -177,8 +177,8 @@ func report(loads []config, samples [][2][]sample, subs int) {
 	for li, cfg := range loads {
 		r, f := samples[li][0], samples[li][1]
 		del := func(s sample) float64 { return s.res.deliverRate() }
-		p50 := func(s sample) float64 { return us(s.res.lat.quantile(0.5)) }
-		p99 := func(s sample) float64 { return us(s.res.lat.quantile(0.99)) }
+		p50 := func(s sample) float64 { return us(s.res.lat.Quantile(0.5)) }
+		p99 := func(s sample) float64 { return us(s.res.lat.Quantile(0.99)) }
 		cpuPerK := func(s sample) float64 {
 			if s.res.delivered == 0 {
 				return 0

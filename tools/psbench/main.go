@@ -86,8 +86,8 @@ func main() {
 			return
 		}
 		fmt.Printf("| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |\n", cfg.mode, loadName(cfg),
-			res.publishRate(), res.deliverRate(), us(res.lat.quantile(0.5)), us(res.lat.quantile(0.99)),
-			us(res.lat.quantile(0.999)), us(time.Duration(res.lat.max)))
+			res.publishRate(), res.deliverRate(), us(res.lat.Quantile(0.5)), us(res.lat.Quantile(0.99)),
+			us(res.lat.Quantile(0.999)), us(res.lat.Max()))
 		if res.wrongN > 0 {
 			fmt.Fprintf(os.Stderr, "psbench: %d PUBLISH replies were not %d\n", res.wrongN, cfg.subs)
 		}

@@ -1,4 +1,4 @@
-package main
+package latency
 
 import (
 	"math/rand/v2"
@@ -24,30 +24,30 @@ func TestBucketRoundTrip(t *testing.T) {
 }
 
 func TestQuantileError(t *testing.T) {
-	var h histogram
+	var h Histogram
 	for i := 1; i <= 100000; i++ {
-		h.record(time.Duration(i) * time.Microsecond)
+		h.Record(time.Duration(i) * time.Microsecond)
 	}
 	for _, q := range []float64{0.5, 0.99, 0.999} {
 		want := q * 100000 * float64(time.Microsecond)
-		got := float64(h.quantile(q))
+		got := float64(h.Quantile(q))
 		if got < want*0.99 || got > want*1.02 {
 			t.Errorf("quantile(%v) = %v, want about %v", q, time.Duration(got), time.Duration(want))
 		}
 	}
-	if h.quantile(1) != 100000*time.Microsecond {
-		t.Errorf("quantile(1) = %v, want the maximum", h.quantile(1))
+	if h.Quantile(1) != 100000*time.Microsecond {
+		t.Errorf("quantile(1) = %v, want the maximum", h.Quantile(1))
 	}
 }
 
 func TestMerge(t *testing.T) {
-	var a, b histogram
+	var a, b Histogram
 	for range 1000 {
-		a.record(time.Duration(rand.IntN(1000)))
-		b.record(time.Duration(rand.IntN(1000) + 5000))
+		a.Record(time.Duration(rand.IntN(1000)))
+		b.Record(time.Duration(rand.IntN(1000) + 5000))
 	}
-	a.merge(&b)
-	if a.total != 2000 || a.quantile(0.25) >= 1000 || a.quantile(0.75) < 5000 {
-		t.Fatalf("merge: total %d p25 %v p75 %v", a.total, a.quantile(0.25), a.quantile(0.75))
+	a.Merge(&b)
+	if a.total != 2000 || a.Quantile(0.25) >= 1000 || a.Quantile(0.75) < 5000 {
+		t.Fatalf("merge: total %d p25 %v p75 %v", a.total, a.Quantile(0.25), a.Quantile(0.75))
 	}
 }

@@ -1,4 +1,6 @@
-package main
+// Package latency is the load tools' latency histogram: log-linear like
+// HdrHistogram, allocation-free to record, mergeable.
+package latency
 
 import (
 	"math/bits"
@@ -17,9 +19,9 @@ const (
 	numBuckets = linearMax + (64-subBits-1)*subBuckets
 )
 
-// histogram counts latencies in nanoseconds. It is not safe for concurrent
+// Histogram counts latencies in nanoseconds. It is not safe for concurrent
 // use: each connection owns one and they are merged at the end.
-type histogram struct {
+type Histogram struct {
 	counts [numBuckets]uint64
 	total  uint64
 	max    uint64
@@ -46,8 +48,8 @@ func upperOf(i int) uint64 {
 	return (mant+1)<<uint(shift) - 1
 }
 
-// record adds one sample.
-func (h *histogram) record(d time.Duration) {
+// Record adds one sample.
+func (h *Histogram) Record(d time.Duration) {
 	v := uint64(max(d, 0))
 	h.counts[bucketOf(v)]++
 	h.total++
@@ -56,8 +58,8 @@ func (h *histogram) record(d time.Duration) {
 	}
 }
 
-// merge adds o's samples to h.
-func (h *histogram) merge(o *histogram) {
+// Merge adds o's samples to h.
+func (h *Histogram) Merge(o *Histogram) {
 	for i, c := range o.counts {
 		h.counts[i] += c
 	}
@@ -65,9 +67,9 @@ func (h *histogram) merge(o *histogram) {
 	h.max = max(h.max, o.max)
 }
 
-// quantile returns the value at or below which a fraction q of the samples
+// Quantile returns the value at or below which a fraction q of the samples
 // lie, reported as its bucket's upper bound (never above the true maximum).
-func (h *histogram) quantile(q float64) time.Duration {
+func (h *Histogram) Quantile(q float64) time.Duration {
 	if h.total == 0 {
 		return 0
 	}
@@ -82,3 +84,6 @@ func (h *histogram) quantile(q float64) time.Duration {
 	}
 	return time.Duration(h.max)
 }
+
+// Max returns the largest sample.
+func (h *Histogram) Max() time.Duration { return time.Duration(h.max) }
