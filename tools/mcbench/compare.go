@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"ferry/tools/internal/proc"
 	"flag"
 	"fmt"
 	"net"
@@ -30,35 +31,9 @@ type server struct {
 	spec serverSpec
 	cmd  *exec.Cmd
 	addr string
-	out  *tailBuffer
+	out  *proc.TailBuffer
 	done chan struct{} // closed when the process has exited
 	werr error         // its exit status, once done is closed
-}
-
-// tailBuffer keeps the last part of a process's output for error messages.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-const tailMax = 16 << 10
-
-// Write keeps p, dropping the oldest output beyond tailMax.
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > tailMax {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailMax:]...)
-	}
-	return len(p), nil
-}
-
-// String returns the kept output.
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }
 
 // running lists started servers so an interrupt can stop them.
@@ -67,27 +42,16 @@ var running struct {
 	list []*server
 }
 
-// freePort asks the kernel for an unused loopback port. Another process
-// could take it before the server binds it; startServer then fails clearly.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 // startServer starts spec on a free loopback port and waits until it
 // accepts connections.
 func startServer(spec serverSpec) (*server, error) {
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	args := append(slices.Clone(spec.args), "-p", strconv.Itoa(port), "-l", "127.0.0.1")
 	s := &server{spec: spec, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		out: &tailBuffer{}, done: make(chan struct{})}
+		out: &proc.TailBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(spec.path, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
