@@ -1,7 +1,8 @@
-// Package netsrv runs TCP listeners for the front ends: the accept loop, one
-// goroutine per connection with panic recovery, the connection limit, and a
-// registry of open connections (for stats, listing and killing clients).
-// Front ends plug in as a Handler. It imports only the standard library.
+// Package netsrv runs TCP listeners for the front ends: the accept loop,
+// one goroutine per connection or event loops (Linux, EventHandler) with
+// panic recovery, the connection limit, and a registry of open connections
+// (for stats, listing and killing clients). Front ends plug in as a
+// Handler. It imports only the standard library.
 package netsrv
 
 import (
@@ -28,6 +29,30 @@ type HandlerFunc func(c *Conn)
 // ServeConn calls f(c).
 func (f HandlerFunc) ServeConn(c *Conn) { f(c) }
 
+// EventHandler is a Handler whose connections can also be served from
+// event loops (Config.EventLoops): many connections per goroutine, each
+// read only when it has input.
+type EventHandler interface {
+	Handler
+	// Open prepares to serve c from a loop; it is called on the accepting
+	// goroutine before c's first input.
+	Open(c *Conn) Session
+}
+
+// Session is a connection served from an event loop.
+type Session interface {
+	// Ready is called on the loop's goroutine when the connection has
+	// input or was closed: it reads with Conn.ReadNow, answers, and returns
+	// whether the connection stays open. It must not wait: before anything
+	// that could (a blocking command, a subscription's writer), it calls
+	// Conn.Detach, then serves the connection to its end on this goroutine,
+	// as Handler.ServeConn would, and returns false. Writes never wait: a
+	// full socket buffer detaches the connection by itself (see
+	// Conn.Detached). Returning false ends the session: its state must be
+	// released by then; the server closes the socket.
+	Ready() bool
+}
+
 // Config describes one listener.
 type Config struct {
 	Name     string // front end name for logs, e.g. "memcached"
@@ -37,6 +62,10 @@ type Config struct {
 	// is reached, to tell the client why in its protocol, before it is closed.
 	Reject func(net.Conn)
 	Logger *slog.Logger
+	// EventLoops, when above zero and the handler is an EventHandler,
+	// serves connections from that many event loops (Linux) instead of a
+	// goroutine each.
+	EventLoops int
 }
 
 // Conn is one client connection.
@@ -83,6 +112,13 @@ type Server struct {
 	closed bool
 	wg     sync.WaitGroup
 
+	loops  []*loop // event loops, when serving an EventHandler from them
+	loopWG sync.WaitGroup
+	// acceptWake wakes serveLoops for Close; acceptDone (guarded by mu)
+	// is closed when it has returned.
+	acceptWake int
+	acceptDone chan struct{}
+
 	nextID   atomic.Uint64
 	current  atomic.Int64
 	total    atomic.Uint64
@@ -102,6 +138,11 @@ func Listen(cfg Config, h Handler) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, ln: ln, handler: h, log: log, conns: map[uint64]*Conn{}}
 	s.maxConns.Store(int64(cfg.MaxConns))
+	if _, ok := h.(EventHandler); ok && cfg.EventLoops > 0 {
+		if err := s.startLoops(cfg.EventLoops); err != nil {
+			log.Warn("event loops unavailable: one goroutine per connection", "listener", cfg.Name, "err", err)
+		}
+	}
 	return s, nil
 }
 
@@ -116,6 +157,9 @@ func (s *Server) MaxConns() int { return int(s.maxConns.Load()) }
 
 // Serve accepts connections until Close. It returns nil after Close.
 func (s *Server) Serve() error {
+	if len(s.loops) > 0 {
+		return s.serveLoops(s.handler.(EventHandler))
+	}
 	var backoff time.Duration
 	for {
 		nc, err := s.ln.Accept()
@@ -166,14 +210,19 @@ func (s *Server) serve(c *Conn) {
 			s.log.Error("connection handler panicked", "listener", s.cfg.Name,
 				"conn", c.ID, "panic", r, "stack", string(debug.Stack()))
 		}
-		c.Close()
-		s.mu.Lock()
-		delete(s.conns, c.ID)
-		s.mu.Unlock()
-		s.current.Add(-1)
-		s.wg.Done()
+		s.finish(c)
 	}()
 	s.handler.ServeConn(c)
+}
+
+// finish closes a connection whose handler is done and forgets it.
+func (s *Server) finish(c *Conn) {
+	c.Close()
+	s.mu.Lock()
+	delete(s.conns, c.ID)
+	s.mu.Unlock()
+	s.current.Add(-1)
+	s.wg.Done()
 }
 
 // Stats returns the connection counters.
@@ -204,6 +253,7 @@ func (s *Server) Get(id uint64) *Conn {
 // Close stops accepting, asks every connection to end and waits for their
 // handlers to return, at most until grace has passed (then it closes them).
 func (s *Server) Close(grace time.Duration) error {
+	s.stopAccepting()
 	err := s.ln.Close()
 	s.mu.Lock()
 	s.closed = true
@@ -211,10 +261,11 @@ func (s *Server) Close(grace time.Duration) error {
 	s.Each(func(c *Conn) {
 		c.once.Do(func() { close(c.done) })
 		// Wake readers so handlers notice Done; writers may finish.
-		c.SetReadDeadline(time.Now())
+		c.wakeForClose()
 	})
+	s.stopLoops()
 	finished := make(chan struct{})
-	go func() { s.wg.Wait(); close(finished) }()
+	go func() { s.wg.Wait(); s.loopWG.Wait(); close(finished) }()
 	select {
 	case <-finished:
 	case <-time.After(grace):

@@ -269,6 +269,9 @@ func (m *Manager) Append(db int, args [][]byte) int64 {
 // aofFast reads the writer without the config lock on the hot path.
 func (m *Manager) aofFast() *aof.Writer { return m.aofLive.Load() }
 
+// RepliesWait reports whether replies wait for fsync (appendfsync always).
+func (m *Manager) RepliesWait() bool { return m.always.Load() }
+
 // WaitSynced holds a reply until its writes are durable, when appendfsync
 // is always.
 func (m *Manager) WaitSynced(off int64) error {

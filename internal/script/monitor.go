@@ -74,6 +74,7 @@ func (m *monitor) loop(e *Engine) {
 		}
 		if busy := m.busy.Load(); !logged && busy > 0 && time.Since(r.Start) >= time.Duration(busy)*time.Millisecond {
 			logged = true
+			r.busy.Store(true)
 			cmd := "FUNCTION KILL"
 			if r.Eval {
 				cmd = "SCRIPT KILL"

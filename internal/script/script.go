@@ -71,11 +71,16 @@ type Run struct {
 	Command [][]byte
 	// Start is when the run began.
 	Start time.Time
+	// OnBusy, if set, is called once on the script's goroutine when the
+	// run passes busy-reply-threshold (a front end serving the client
+	// from an event loop hands the loop to its other clients).
+	OnBusy func()
 
 	resp  int // protocol of redis.call replies (redis.setresp)
 	repl  int // redis.set_repl targets
 	wrote atomic.Bool
 	stop  atomic.Int32
+	busy  atomic.Bool // the monitor saw the run pass the busy threshold
 
 	doneMu sync.Mutex
 	done   chan struct{} // made by the first waiter, closed at the end

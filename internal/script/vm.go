@@ -211,8 +211,15 @@ var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return
 var errStopped = errors.New("script stopped")
 
 func (h *hookCtx) Done() <-chan struct{} {
-	if r := h.v.run; r != nil && r.stop.Load() != stopNone {
-		return closedCh
+	if r := h.v.run; r != nil {
+		if r.stop.Load() != stopNone {
+			return closedCh
+		}
+		if r.busy.Load() && r.OnBusy != nil {
+			f := r.OnBusy
+			r.OnBusy = nil // once; only this goroutine reads it
+			f()
+		}
 	}
 	if !h.deadline.IsZero() {
 		if h.count++; h.count&1023 == 0 && time.Now().After(h.deadline) {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -242,17 +243,27 @@ func (s *Server) newPersist() error {
 	return s.redis.ApplyParams(s.cfg.Redis.Params)
 }
 
+// eventLoops resolves a configured loop count: -1 is one per CPU the Go
+// runtime uses.
+func eventLoops(n int) int {
+	if n < 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return n
+}
+
 func (s *Server) startRedis() error {
 	rc := s.cfg.Redis
 	host, port, _ := net.SplitHostPort(rc.Addr)
 	var lns multiCounter
 	for _, h := range strings.Split(host, ",") {
 		ln, err := netsrv.Listen(netsrv.Config{
-			Name:     "redis",
-			Addr:     net.JoinHostPort(h, port),
-			MaxConns: rc.MaxClients,
-			Reject:   s.redis.Reject,
-			Logger:   s.log,
+			Name:       "redis",
+			Addr:       net.JoinHostPort(h, port),
+			MaxConns:   rc.MaxClients,
+			Reject:     s.redis.Reject,
+			Logger:     s.log,
+			EventLoops: eventLoops(rc.EventLoops),
 		}, s.redis)
 		if err != nil {
 			return err

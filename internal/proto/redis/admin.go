@@ -444,6 +444,7 @@ func (s *Server) waitPause(c *Conn, cmd *Command) {
 		if until == 0 || d <= 0 || (s.pause.onlyWrite.Load() && !cmd.has(flagWrite) && !cmd.has(flagMayReplicate)) {
 			return
 		}
+		c.nc.Detach() // waiting takes a goroutine of the client's own
 		time.Sleep(min(d, 10*time.Millisecond))
 	}
 }

@@ -61,6 +61,7 @@ func (c *Conn) block(keys [][]byte, timeout time.Duration, try func(t *keyspace.
 		t.Block(k, w)
 	}
 	c.unlock(t)
+	c.nc.Detach() // waiting takes a goroutine of the client's own
 
 	// Replies of the commands pipelined before this one (and their
 	// PUBLISHes) leave now, as Redis writes them once its loop goes idle;

@@ -96,8 +96,19 @@ type Conn struct {
 	noEvict bool
 }
 
-// ServeConn serves one Redis connection (netsrv.Handler).
+// ServeConn serves one Redis connection on its own goroutine
+// (netsrv.Handler).
 func (s *Server) ServeConn(nc *netsrv.Conn) {
+	c := s.newConn(nc)
+	defer c.cleanup()
+	c.serve()
+}
+
+// Open prepares to serve a connection from an event loop
+// (netsrv.EventHandler).
+func (s *Server) Open(nc *netsrv.Conn) netsrv.Session { return s.newConn(nc) }
+
+func (s *Server) newConn(nc *netsrv.Conn) *Conn {
 	c := &Conn{
 		srv:     s,
 		nc:      nc,
@@ -112,7 +123,11 @@ func (s *Server) ServeConn(nc *netsrv.Conn) {
 	c.lastActive.Store(time.Now().UnixMilli())
 	c.authed = s.requirePass() == ""
 	nc.Data.Store(c)
-	defer c.cleanup()
+	return c
+}
+
+// serve runs the client on this goroutine until it leaves.
+func (c *Conn) serve() {
 	for {
 		c.process()
 		if !c.flush() || c.closing {
@@ -122,6 +137,41 @@ func (s *Server) ServeConn(nc *netsrv.Conn) {
 			return
 		}
 	}
+}
+
+// Ready serves the input that has arrived, on an event loop
+// (netsrv.Session). A command that waits (blocking pops, CLIENT PAUSE, a
+// subscription, a script past busy-reply-threshold) or a reply that fills
+// the socket buffer detaches the client: this goroutine then serves it
+// as ServeConn would.
+func (c *Conn) Ready() bool {
+	c.prepareRead()
+	n, err := c.nc.ReadNow(c.in[c.w:])
+	if err == netsrv.ErrWouldBlock {
+		return true
+	}
+	if n == 0 {
+		c.cleanup()
+		return false
+	}
+	c.gotInput(n)
+	c.process()
+	ok := c.flush() && !c.closing
+	if !c.nc.Detached() && ok && c.srv.snap.Load().cfg.Timeout > 0 {
+		// Idle clients are closed by a read deadline, which needs a
+		// goroutine of the client's own.
+		c.nc.Detach()
+	}
+	if c.nc.Detached() {
+		if ok && c.fill() {
+			c.serve()
+		}
+		ok = false
+	}
+	if !ok {
+		c.cleanup()
+	}
+	return ok
 }
 
 // cleanup releases what the client holds when it goes away.
@@ -206,8 +256,8 @@ func (c *Conn) ensureRoom(need int) {
 	c.r, c.w = 0, unread
 }
 
-// fill reads more input, reporting false when the connection is done.
-func (c *Conn) fill() bool {
+// prepareRead makes room in the input buffer for a read.
+func (c *Conn) prepareRead() {
 	if c.r == c.w {
 		c.r, c.w = 0, 0
 		if len(c.in) > len(c.ownIn) {
@@ -217,6 +267,11 @@ func (c *Conn) fill() bool {
 	} else if c.w == len(c.in) {
 		c.ensureRoom(0)
 	}
+}
+
+// fill reads more input, reporting false when the connection is done.
+func (c *Conn) fill() bool {
+	c.prepareRead()
 	// timeout: Redis closes clients idle this long (not subscribers).
 	secs := c.srv.snap.Load().cfg.Timeout
 	if secs > 0 && c.async == nil {
@@ -226,16 +281,21 @@ func (c *Conn) fill() bool {
 	}
 	c.hadDeadline = secs > 0
 	n, _ := c.nc.Read(c.in[c.w:])
-	c.w += n
 	if n > 0 {
-		c.srv.netIn.Add(uint64(n)) // as Redis, counted when read
-		// The server's coarse clock, as Redis's lastinteraction: idle
-		// times are reported in seconds.
-		if now := c.srv.nowMs.Load(); now != c.lastActive.Load() {
-			c.lastActive.Store(now)
-		}
+		c.gotInput(n)
 	}
 	return n > 0
+}
+
+// gotInput accounts for n bytes just read into the buffer.
+func (c *Conn) gotInput(n int) {
+	c.w += n
+	c.srv.netIn.Add(uint64(n)) // as Redis, counted when read
+	// The server's coarse clock, as Redis's lastinteraction: idle
+	// times are reported in seconds.
+	if now := c.srv.nowMs.Load(); now != c.lastActive.Load() {
+		c.lastActive.Store(now)
+	}
 }
 
 // flush writes pending replies, reporting false if the client is gone.
@@ -261,6 +321,12 @@ func (c *Conn) send() bool {
 	// Under appendfsync always, no reply leaves before the writes it
 	// acknowledges are on disk.
 	if c.logOffset > 0 && c.srv.durability != nil {
+		if c.srv.durability.RepliesWait() {
+			// Waiting for fsync on an event loop would make the loop's
+			// clients wait one fsync each; on their own goroutines
+			// their writes share one.
+			c.nc.Detach()
+		}
 		if err := c.srv.durability.WaitSynced(c.logOffset); err != nil {
 			c.srv.log.Error("closing client: its writes could not be made durable", "id", c.id, "err", err)
 			return false

@@ -30,6 +30,9 @@ type Durability interface {
 	// WaitSynced blocks until the log is durable up to offset, when the
 	// fsync policy asks replies to wait for it (always); else it returns.
 	WaitSynced(offset int64) error
+	// RepliesWait reports whether WaitSynced may block (appendfsync
+	// always).
+	RepliesWait() bool
 }
 
 // Persistence is the persistence layer as the Redis commands see it

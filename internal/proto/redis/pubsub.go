@@ -218,6 +218,9 @@ func (c *Conn) startAsync() {
 	if c.async != nil {
 		return
 	}
+	// Publishers write to the client from their goroutines, through the
+	// writer below: the client leaves its event loop.
+	c.nc.Detach()
 	a := &asyncOut{c: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.async = a
 	c.sub = &subscriber{c}

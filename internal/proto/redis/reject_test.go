@@ -17,6 +17,7 @@ func (d *diskErr) WriteError() string {
 	return ""
 }
 func (d *diskErr) WaitSynced(int64) error { return nil }
+func (d *diskErr) RepliesWait() bool      { return false }
 
 // TestDiskErrorRejectsBeforeQueueing checks Redis's order: a write refused
 // for a disk error inside MULTI fails the transaction (EXECABORT), reads

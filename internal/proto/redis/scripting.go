@@ -278,6 +278,11 @@ func (c *Conn) runScriptIn(t *keyspace.Txn, args [][]byte, flags script.Flags, r
 		allowOOM: !compat && flags&script.FlagAllowOOM != 0,
 		oom:      oom}
 	run := &script.Run{Command: args}
+	if c.nc != nil {
+		// Past busy-reply-threshold other clients must get -BUSY and may
+		// send SCRIPT KILL: this client leaves its event loop to them.
+		run.OnBusy = c.nc.Detach
+	}
 	h.run = run
 	body(run, h)
 

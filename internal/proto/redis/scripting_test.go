@@ -334,6 +334,7 @@ func (p *scriptLog) take() []string {
 
 func (p *scriptLog) WriteError() string            { return "" }
 func (p *scriptLog) WaitSynced(int64) error        { return nil }
+func (p *scriptLog) RepliesWait() bool             { return false }
 func (p *scriptLog) Save() error                   { return nil }
 func (p *scriptLog) BGSave(bool) (string, error)   { return "", nil }
 func (p *scriptLog) BGRewriteAOF() (string, error) { return "", nil }

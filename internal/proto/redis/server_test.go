@@ -3,6 +3,8 @@ package redis
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,9 +28,19 @@ func startServer(t testing.TB, cfg Config, kcfg keyspace.Config) *testServer {
 	t.Cleanup(ks.Close)
 	s := New(ks, cfg)
 	t.Cleanup(s.Close)
-	ln := testutil.Serve(t, netsrv.Config{Name: "redis", MaxConns: cfg.MaxClients, Reject: s.Reject}, s)
+	ln := testutil.Serve(t, netsrv.Config{Name: "redis", MaxConns: cfg.MaxClients, Reject: s.Reject, EventLoops: testEventLoops()}, s)
 	s.SetListeners(single{ln})
 	return &testServer{ks: ks, srv: s, addr: ln.Addr().String()}
+}
+
+// testEventLoops is how many event loops test servers use: 2, as
+// production on two CPUs, or FERRY_TEST_EVENT_LOOPS (0 serves every client
+// from its own goroutine).
+func testEventLoops() int {
+	if v, err := strconv.Atoi(os.Getenv("FERRY_TEST_EVENT_LOOPS")); err == nil {
+		return v
+	}
+	return 2
 }
 
 // single adapts one listener to Listeners.
