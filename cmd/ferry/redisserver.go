@@ -154,7 +154,7 @@ func applyRedisDirective(cfg *config.Config, st *directiveState, name string, va
 	case "requirepass", "maxclients", "timeout", "maxmemory", "maxmemory-policy", "databases", "dir",
 		"appendonly", "appendfsync", "appendfilename", "appenddirname", "dbfilename", "rdbcompression",
 		"rdbchecksum", "aof-load-truncated", "aof-use-rdb-preamble", "auto-aof-rewrite-percentage",
-		"auto-aof-rewrite-min-size", "stop-writes-on-bgsave-error":
+		"auto-aof-rewrite-min-size", "stop-writes-on-bgsave-error", "redis-event-loops":
 		v, err := one()
 		if err != nil {
 			return err
