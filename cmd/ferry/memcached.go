@@ -87,7 +87,7 @@ var memcachedOptions = []memcachedOption{
 		o.cfg.Memcached.MaxItemSize = int(n)
 		return nil
 	}},
-	{'t', "threads", true, "number of threads to use (default: 4; accepted, Go schedules connections itself)", func(o *memcachedOpts, a string) error {
+	{'t', "threads", true, "number of threads to use (default: 4): Ferry runs that many event loops, at most one per CPU", func(o *memcachedOpts, a string) error {
 		n, err := strconv.Atoi(a)
 		if err != nil || n <= 0 {
 			return fmt.Errorf("number of threads must be greater than 0")

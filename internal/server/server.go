@@ -170,6 +170,9 @@ func (s *Server) startMemcached(opt Options) error {
 			MaxConns: mc.MaxConns,
 			Reject:   s.memcached.Reject,
 			Logger:   s.log,
+			// memcached's worker threads are event loops: -t of them,
+			// but no more than the CPUs Go runs on.
+			EventLoops: min(mc.Threads, runtime.GOMAXPROCS(0)),
 		}, s.memcached)
 		if err != nil {
 			return err

@@ -43,8 +43,48 @@ type conn struct {
 	verbose     bool // log this request's traffic (-vv)
 }
 
-// ServeConn serves one memcached connection (netsrv.Handler).
+// ServeConn serves one memcached connection on its own goroutine
+// (netsrv.Handler).
 func (s *Server) ServeConn(nc *netsrv.Conn) {
+	c := s.newConn(nc)
+	c.serve()
+	c.end()
+}
+
+// Open prepares to serve a connection from an event loop
+// (netsrv.EventHandler), as memcached's worker threads do.
+func (s *Server) Open(nc *netsrv.Conn) netsrv.Session { return s.newConn(nc) }
+
+// Ready serves the input that has arrived, on an event loop
+// (netsrv.Session). Nothing a memcached request does waits, except a
+// reply larger than the socket buffer (netsrv then detaches the
+// connection) and fsync under appendfsync always (flush detaches): a
+// detached connection is served on here until it leaves.
+func (c *conn) Ready() bool {
+	c.prepareRead()
+	n, err := c.nc.ReadNow(c.in[c.w:])
+	if err == netsrv.ErrWouldBlock {
+		return true
+	}
+	ok := n > 0
+	if ok {
+		c.w += n
+		c.process()
+		ok = c.flush() && !c.closing
+		if c.nc.Detached() {
+			if ok && c.fill() {
+				c.serve()
+			}
+			ok = false
+		}
+	}
+	if !ok {
+		c.end()
+	}
+	return ok
+}
+
+func (s *Server) newConn(nc *netsrv.Conn) *conn {
 	c := &conn{
 		srv:    s,
 		nc:     nc,
@@ -55,10 +95,14 @@ func (s *Server) ServeConn(nc *netsrv.Conn) {
 	}
 	c.in, c.out = c.ownIn, c.ownOut
 	s.logf(2, "<%d new auto-negotiating client connection", c.id)
-	c.serve()
-	s.counts.fold(&c.counts)
-	s.classes.fold(&c.classCounts)
-	s.logf(2, "<%d connection closed.", c.id)
+	return c
+}
+
+// end settles a connection that is closing.
+func (c *conn) end() {
+	c.srv.counts.fold(&c.counts)
+	c.srv.classes.fold(&c.classCounts)
+	c.srv.logf(2, "<%d connection closed.", c.id)
 }
 
 func (c *conn) serve() {
@@ -140,14 +184,19 @@ func (c *conn) ensureRoom(need int) {
 	c.r, c.w = 0, unread
 }
 
-// fill reads more input, reporting false when the connection is done.
-func (c *conn) fill() bool {
+// prepareRead makes room in the input buffer for a read.
+func (c *conn) prepareRead() {
 	if c.r == c.w {
 		c.r, c.w = 0, 0
 		c.releaseIn() // give back a big value's buffer
 	} else if c.w == len(c.in) {
 		c.ensureRoom(0)
 	}
+}
+
+// fill reads more input, reporting false when the connection is done.
+func (c *conn) fill() bool {
+	c.prepareRead()
 	n, _ := c.nc.Read(c.in[c.w:])
 	c.w += n
 	// With data in hand, process it; an error (EOF, reset, or the deadline
@@ -166,6 +215,10 @@ func (c *conn) flush() bool {
 	}
 	// Under appendfsync always, replies wait until their changes are on disk.
 	if c.logOffset > 0 {
+		if c.nc != nil && c.srv.cfg.Persist.RepliesWait() {
+			// On their own goroutines, many connections share one fsync.
+			c.nc.Detach()
+		}
 		if err := c.srv.cfg.Persist.WaitSynced(c.logOffset); err != nil {
 			return false
 		}

@@ -12,6 +12,9 @@ import (
 type Persistence interface {
 	Append(db int, args [][]byte) int64
 	WaitSynced(offset int64) error
+	// RepliesWait reports whether WaitSynced may block (appendfsync
+	// always).
+	RepliesWait() bool
 	WriteError() string
 	Loading() bool
 }

@@ -31,6 +31,8 @@ func (p *fakePersist) Append(db int, args [][]byte) int64 {
 	return p.off
 }
 
+func (p *fakePersist) RepliesWait() bool { return false }
+
 func (p *fakePersist) WaitSynced(off int64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

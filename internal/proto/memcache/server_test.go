@@ -3,6 +3,8 @@ package memcache
 import (
 	"fmt"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,16 @@ type testServer struct {
 	addr string
 }
 
+// testEventLoops is how many event loops test servers use: 2, or
+// FERRY_TEST_EVENT_LOOPS (0 serves every connection from its own
+// goroutine).
+func testEventLoops() int {
+	if v, err := strconv.Atoi(os.Getenv("FERRY_TEST_EVENT_LOOPS")); err == nil {
+		return v
+	}
+	return 2
+}
+
 func startServer(t *testing.T, cfg Config, kcfg keyspace.Config) *testServer {
 	t.Helper()
 	clk := clock.NewManual(time.Unix(1_800_000_000, 0))
@@ -27,7 +39,7 @@ func startServer(t *testing.T, cfg Config, kcfg keyspace.Config) *testServer {
 	ks := keyspace.New(kcfg)
 	t.Cleanup(ks.Close)
 	s := New(ks, cfg)
-	ln := testutil.Serve(t, netsrv.Config{Name: "memcached", MaxConns: cfg.MaxConns, Reject: s.Reject}, s)
+	ln := testutil.Serve(t, netsrv.Config{Name: "memcached", MaxConns: cfg.MaxConns, Reject: s.Reject, EventLoops: testEventLoops()}, s)
 	s.SetConnCounter(ln)
 	return &testServer{ks: ks, clk: clk, srv: s, addr: ln.Addr().String()}
 }
