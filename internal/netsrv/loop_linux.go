@@ -231,13 +231,20 @@ func (l *loop) serve(lc *loopConn) (keep bool) {
 
 // remove takes a connection that ended out of the loop and closes its socket.
 func (l *loop) remove(lc *loopConn) {
-	l.mu.Lock()
-	if l.conns[int32(lc.fc.fd)] == lc {
-		delete(l.conns, int32(lc.fc.fd))
-	}
-	l.mu.Unlock()
+	l.forget(lc.fc.fd, lc)
 	lc.fc.close()
-	if l.shouldExit() {
+}
+
+// forget drops the loop's record of a connection that ends or detaches;
+// a closing loop that is left with none is woken to exit.
+func (l *loop) forget(fd int, lc *loopConn) {
+	l.mu.Lock()
+	if lc == nil || l.conns[int32(fd)] == lc {
+		delete(l.conns, int32(fd))
+	}
+	exit := l.closing && len(l.conns) == 0
+	l.mu.Unlock()
+	if exit {
 		l.wakeUp()
 	}
 }
@@ -549,9 +556,7 @@ func (fc *fdConn) detach() *os.File {
 	}
 	l := fc.loop
 	syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, fc.fd, nil)
-	l.mu.Lock()
-	delete(l.conns, int32(fc.fd))
-	l.mu.Unlock()
+	l.forget(fc.fd, nil)
 	f := os.NewFile(uintptr(fc.fd), "tcp") // non-blocking: joins the poller
 	fc.file.Store(f)
 	fc.fd = -1
@@ -695,6 +700,11 @@ func (s *Server) stopAccepting() {
 		return
 	}
 	s.mu.Lock()
+	if s.acceptStopped {
+		s.mu.Unlock()
+		return
+	}
+	s.acceptStopped = true
 	done := s.acceptDone
 	if done == nil {
 		s.acceptDone = make(chan struct{}) // a later Serve returns at once
@@ -705,6 +715,7 @@ func (s *Server) stopAccepting() {
 	if done != nil {
 		<-done
 	}
+	syscall.Close(s.acceptWake)
 }
 
 // stopLoops asks the loops to end once their connections have.

@@ -115,9 +115,11 @@ type Server struct {
 	loops  []*loop // event loops, when serving an EventHandler from them
 	loopWG sync.WaitGroup
 	// acceptWake wakes serveLoops for Close; acceptDone (guarded by mu)
-	// is closed when it has returned.
-	acceptWake int
-	acceptDone chan struct{}
+	// is closed when it has returned; acceptStopped (mu) makes a second
+	// Close leave them alone.
+	acceptWake    int
+	acceptDone    chan struct{}
+	acceptStopped bool
 
 	nextID   atomic.Uint64
 	current  atomic.Int64
