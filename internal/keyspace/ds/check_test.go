@@ -227,8 +227,11 @@ func (z *ZSet) check() error {
 			if pos[l.fwd]-pos[x] != int(l.span) {
 				return fmt.Errorf("skiplist level %d span %d->%d is %d want %d", lvl, x, l.fwd, l.span, pos[l.fwd]-pos[x])
 			}
-			if sl.node(l.fwd).height() <= lvl {
-				return fmt.Errorf("skiplist level %d links node of height %d", lvl, sl.node(l.fwd).height())
+			if math.Float64bits(l.score) != math.Float64bits(sl.node(l.fwd).score) {
+				return fmt.Errorf("skiplist level %d link %d->%d caches score %v, node has %v", lvl, x, l.fwd, l.score, sl.node(l.fwd).score)
+			}
+			if sl.height(l.fwd) <= lvl {
+				return fmt.Errorf("skiplist level %d links node of height %d", lvl, sl.height(l.fwd))
 			}
 			x = l.fwd
 		}
@@ -246,11 +249,13 @@ func (z *ZSet) check() error {
 			return fmt.Errorf("towers[%d] size mismatch", h)
 		}
 		for b, o := range sl.owners[h] {
-			nd := sl.node(o)
-			if nd.height() != h || int(nd.tower>>5) != b {
+			if t := sl.loc[o-1]; towerHeight(t) != h || int(t>>5) != b {
 				return fmt.Errorf("tower %d/%d owner %d disagrees", h, b, o)
 			}
 		}
+	}
+	if len(sl.loc) != sl.d.n {
+		return fmt.Errorf("loc has %d slots, dict %d", len(sl.loc), sl.d.n)
 	}
 	if tm != sl.towerMem {
 		return fmt.Errorf("towerMem %d, recomputed %d", sl.towerMem, tm)

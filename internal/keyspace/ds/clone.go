@@ -49,7 +49,8 @@ func (z *ZSet) Clone() any {
 		sl := z.sl
 		// Node ids are Dict handles, which a Dict clone preserves, so every
 		// link copies over as is.
-		csl := &zskiplist{hdr: sl.hdr, level: sl.level, tail: sl.tail, towerMem: sl.towerMem}
+		csl := &zskiplist{hdr: sl.hdr, level: sl.level, tail: sl.tail, towerMem: sl.towerMem,
+			loc: append(make([]uint32, 0, cap(sl.loc)), sl.loc...)}
 		for h := range sl.towers {
 			if sl.towers[h] != nil {
 				csl.towers[h] = append(make([]zlevel, 0, cap(sl.towers[h])), sl.towers[h]...)

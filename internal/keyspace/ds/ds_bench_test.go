@@ -1,6 +1,8 @@
 package ds
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 )
@@ -208,6 +210,53 @@ func BenchmarkZSet(b *testing.B) {
 			m := ms[i%n]
 			z.Remove(m)
 			z.Add(m, float64(i), 0)
+		}
+	})
+}
+
+// BenchmarkZAddRandom is redis-benchmark's zadd test with -r 100000:
+// "ZADD myzset <rand> element:<rand>", both random in 0..99999, so one key
+// grows to about 100k members and then mostly moves members to random new
+// places. Random members and scores defeat the caches as the real load
+// does (a sequential walk over the members would not).
+func BenchmarkZAddRandom(b *testing.B) {
+	const n, ops = 100000, 1 << 20
+	ms := make([][]byte, n)
+	for i := range ms {
+		ms[i] = fmt.Appendf(nil, "element:%012d", i)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	type op struct {
+		m     int32
+		score float64
+	}
+	seq := make([]op, ops)
+	for i := range seq {
+		seq[i] = op{int32(r.IntN(n)), float64(r.IntN(n))}
+	}
+	b.Run("grow", func(b *testing.B) {
+		b.ReportAllocs()
+		var z *ZSet
+		for i := 0; i < b.N; i++ {
+			if i%ops == 0 {
+				b.StopTimer()
+				z = NewZSet(ZSetMaxListpackEntries, ZSetMaxListpackValue)
+				b.StartTimer()
+			}
+			o := seq[i%ops]
+			z.Add(ms[o.m], o.score, 0)
+		}
+	})
+	b.Run("steady-100k", func(b *testing.B) {
+		z := NewZSet(ZSetMaxListpackEntries, ZSetMaxListpackValue)
+		for _, m := range ms {
+			z.Add(m, float64(r.IntN(n)), 0)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			o := seq[i%ops]
+			z.Add(ms[o.m], o.score, 0)
 		}
 	})
 }

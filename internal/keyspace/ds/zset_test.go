@@ -768,3 +768,52 @@ func TestZSetMemSize(t *testing.T) {
 		t.Fatalf("emptied zset holds %d", z.MemSize())
 	}
 }
+
+// TestZSetScoreUpdates moves members of a skiplist among few distinct
+// scores (ties, in-place updates of tall nodes, moves across ties, ±0,
+// ±inf) and checks the links' cached scores and the order against a model
+// after every step.
+func TestZSetScoreUpdates(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 9))
+	z := NewZSet(4, ZSetMaxListpackValue)
+	m := map[string]float64{}
+	scores := []float64{math.Inf(-1), -2.5, -1, math.Copysign(0, -1), 0, 0.5, 1, 1.5, 2, 3, math.Inf(1)}
+	for i := 0; i < 20000; i++ {
+		k := fmt.Sprint("m", r.IntN(300))
+		var s float64
+		switch r.IntN(3) {
+		case 0: // a neighbour of the current score: mostly in place
+			s = m[k] + (r.Float64()-0.5)*1e-3
+		case 1:
+			s = scores[r.IntN(len(scores))]
+		default:
+			s = float64(r.IntN(40))
+		}
+		if r.IntN(50) == 0 {
+			z.Remove([]byte(k))
+			delete(m, k)
+		} else if _, _, err := z.Add([]byte(k), s, 0); err == nil {
+			m[k] = s
+		}
+		if i%7 == 0 || i > 19000 {
+			if err := z.check(); err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+		}
+	}
+	prev, n := "", 0
+	var ps float64
+	z.Iter(false, func(mb []byte, s float64) bool {
+		if m[string(mb)] != s {
+			t.Fatalf("%s score %v want %v", mb, s, m[string(mb)])
+		}
+		if n > 0 && (s < ps || s == ps && string(mb) <= prev) {
+			t.Fatalf("out of order at %s", mb)
+		}
+		prev, ps, n = string(mb), s, n+1
+		return true
+	})
+	if n != len(m) {
+		t.Fatalf("iterated %d of %d", n, len(m))
+	}
+}

@@ -13,11 +13,16 @@ const (
 	zlevelSize  = int64(unsafe.Sizeof(zlevel{}))
 )
 
-// zlevel is one level of a skiplist node: the next node at that level and
-// how many level-0 steps it skips (for O(log n) ranks).
+// zlevel is one level of a skiplist node: the next node at that level, how
+// many level-0 steps it skips (for O(log n) ranks), and a copy of the next
+// node's score. The copy is what makes a descent cheap: the walk is bound
+// by cache misses, and with the score at hand a step compares against the
+// next node without loading it (only equal scores need its member), so a
+// descent touches one node per step instead of two.
 type zlevel struct {
-	fwd  uint32 // node id, 0 = none
-	span uint32
+	fwd   uint32 // node id, 0 = none
+	span  uint32
+	score float64 // fwd's score (meaningless when fwd is 0)
 }
 
 // znode is a skiplist node, stored as the value of the member's Dict
@@ -27,15 +32,18 @@ type zlevel struct {
 //
 // Levels above 0 live in towers[height]: a dense array of (height-1)-level
 // blocks, one per node of that height, with owners[height] naming each
-// block's node so a freed block can be filled from the end in O(1).
+// block's node so a freed block can be filled from the end in O(1). Where
+// a node's block is (block index << 5 | (height - 1)) is kept apart from
+// the node, in loc[id-1]: a descent moving along level i > 0 then touches
+// that small dense array (which stays in cache) and the block, never the
+// 48-byte Dict entry.
 type znode struct {
 	score float64
 	back  uint32 // previous node id, 0 if first
-	tower uint32 // block index << 5 | (height - 1)
 	l0    zlevel
 }
 
-func (n *znode) height() int { return int(n.tower&31) + 1 }
+func towerHeight(loc uint32) int { return int(loc&31) + 1 }
 
 // zskiplist is the "skiplist" encoding: Redis's skiplist with spans plus
 // the member → node Dict.
@@ -47,6 +55,7 @@ type zskiplist struct {
 	towers   [zMaxLevel + 1][]zlevel
 	owners   [zMaxLevel + 1][]uint32
 	towerMem int64
+	loc      []uint32 // per Dict slot: its node's tower (0: height 1)
 }
 
 func newSkiplist(hint int) *zskiplist {
@@ -55,7 +64,20 @@ func newSkiplist(hint int) *zskiplist {
 	return sl
 }
 
-func (sl *zskiplist) memSize() int64 { return zslOverhead + sl.d.MemSize() + sl.towerMem }
+func (sl *zskiplist) memSize() int64 {
+	return zslOverhead + sl.d.MemSize() + sl.towerMem + int64(cap(sl.loc))*4
+}
+
+// height returns node id's number of levels.
+func (sl *zskiplist) height(id uint32) int { return towerHeight(sl.loc[id-1]) }
+
+// trimLoc drops the loc slots the Dict no longer has, after deletes.
+func (sl *zskiplist) trimLoc() {
+	sl.loc = sl.loc[:sl.d.n]
+	if cap(sl.loc) > 64 && len(sl.loc) < cap(sl.loc)/4 {
+		sl.loc = append(make([]uint32, 0, 2*len(sl.loc)), sl.loc...)
+	}
+}
 
 func (sl *zskiplist) length() int { return sl.d.Len() }
 
@@ -67,12 +89,12 @@ func (sl *zskiplist) lv(x uint32, i int) *zlevel {
 	if x == 0 {
 		return &sl.hdr[i]
 	}
-	n := sl.node(x)
 	if i == 0 {
-		return &n.l0
+		return &sl.node(x).l0
 	}
-	h := n.height()
-	return &sl.towers[h][int(n.tower>>5)*(h-1)+i-1]
+	t := sl.loc[x-1]
+	h := towerHeight(t)
+	return &sl.towers[h][int(t>>5)*(h-1)+i-1]
 }
 
 // less reports whether node x sorts before (score, member).
@@ -81,15 +103,20 @@ func (sl *zskiplist) less(x uint32, score float64, member []byte) bool {
 	return n.score < score || (n.score == score && bytes.Compare(sl.member(x), member) < 0)
 }
 
+// fwdLess reports whether the node that l links to (l.fwd != 0) sorts
+// before (score, member), reading its member only on a score tie.
+func (sl *zskiplist) fwdLess(l *zlevel, score float64, member []byte) bool {
+	return l.score < score || (l.score == score && bytes.Compare(sl.member(l.fwd), member) < 0)
+}
+
 func randomLevel() int {
 	// Each further level with probability 1/4 (ZSKIPLIST_P).
 	return min(1+bits.TrailingZeros64(rand.Uint64())/2, zMaxLevel)
 }
 
 func (sl *zskiplist) allocTower(id uint32, h int) {
-	n := sl.node(id)
 	if h == 1 {
-		n.tower = 0
+		sl.loc[id-1] = 0
 		return
 	}
 	t, o := sl.towers[h], sl.owners[h]
@@ -101,7 +128,7 @@ func (sl *zskiplist) allocTower(id uint32, h int) {
 	o = append(o, id)
 	sl.towers[h], sl.owners[h] = t, o
 	sl.towerMem += int64(cap(t))*zlevelSize + int64(cap(o))*4 - oldMem
-	n.tower = uint32(blk)<<5 | uint32(h-1)
+	sl.loc[id-1] = uint32(blk)<<5 | uint32(h-1)
 }
 
 // freeTowerOf releases the tower block blk of height h.
@@ -112,7 +139,7 @@ func (sl *zskiplist) freeTowerOf(h, blk int) {
 		copy(t[blk*(h-1):(blk+1)*(h-1)], t[last*(h-1):])
 		mover := o[last]
 		o[blk] = mover
-		sl.node(mover).tower = uint32(blk)<<5 | uint32(h-1)
+		sl.loc[mover-1] = uint32(blk)<<5 | uint32(h-1)
 	}
 	t, o = t[:last*(h-1)], o[:last]
 	if cap(o) > 16 && len(o) < cap(o)/4 {
@@ -129,9 +156,9 @@ func (sl *zskiplist) freeTowerOf(h, blk int) {
 }
 
 func (sl *zskiplist) dropTower(id uint32) {
-	n := sl.node(id)
-	h, blk := n.height(), int(n.tower>>5)
-	n.tower = 0
+	t := sl.loc[id-1]
+	h, blk := towerHeight(t), int(t>>5)
+	sl.loc[id-1] = 0
 	if h > 1 {
 		sl.freeTowerOf(h, blk)
 	}
@@ -151,7 +178,7 @@ func (sl *zskiplist) link(id uint32, length int) {
 		}
 		for {
 			l := sl.lv(x, i)
-			if l.fwd == 0 || !sl.less(l.fwd, score, member) {
+			if l.fwd == 0 || !sl.fwdLess(l, score, member) {
 				break
 			}
 			rank[i] += l.span
@@ -171,8 +198,8 @@ func (sl *zskiplist) link(id uint32, length int) {
 	sl.allocTower(id, level)
 	for i := 0; i < level; i++ {
 		ul, nl := sl.lv(update[i], i), sl.lv(id, i)
-		nl.fwd = ul.fwd
-		ul.fwd = id
+		nl.fwd, nl.score = ul.fwd, ul.score
+		ul.fwd, ul.score = id, score
 		nl.span = ul.span - (rank[0] - rank[i])
 		ul.span = rank[0] - rank[i] + 1
 	}
@@ -195,11 +222,11 @@ func (sl *zskiplist) path(id uint32, update *[zMaxLevel]uint32) {
 	x := uint32(0)
 	for i := sl.level - 1; i >= 0; i-- {
 		for {
-			f := sl.lv(x, i).fwd
-			if f == 0 || f == id || !sl.less(f, score, member) {
+			l := sl.lv(x, i)
+			if l.fwd == 0 || l.fwd == id || !sl.fwdLess(l, score, member) {
 				break
 			}
-			x = f
+			x = l.fwd
 		}
 		update[i] = x
 	}
@@ -213,7 +240,7 @@ func (sl *zskiplist) unlinkWith(id uint32, update *[zMaxLevel]uint32) {
 		if ul.fwd == id {
 			nl := sl.lv(id, i)
 			ul.span += nl.span - 1
-			ul.fwd = nl.fwd
+			ul.fwd, ul.score = nl.fwd, nl.score
 		} else {
 			ul.span--
 		}
@@ -240,16 +267,17 @@ func (sl *zskiplist) unlink(id uint32) {
 // lives at handle to, so every link naming it is rewritten.
 func (sl *zskiplist) relink(from, to uint32) {
 	fromID, toID := from+1, to+1
+	sl.loc[to] = sl.loc[from]
 	n := sl.node(toID)
 	score, member := n.score, sl.member(toID)
 	x := uint32(0)
 	for i := sl.level - 1; i >= 0; i-- {
 		for {
-			f := sl.lv(x, i).fwd
-			if f == 0 || f == fromID || !sl.less(f, score, member) {
+			l := sl.lv(x, i)
+			if l.fwd == 0 || l.fwd == fromID || !sl.fwdLess(l, score, member) {
 				break
 			}
-			x = f
+			x = l.fwd
 		}
 		if l := sl.lv(x, i); l.fwd == fromID {
 			l.fwd = toID
@@ -261,8 +289,8 @@ func (sl *zskiplist) relink(from, to uint32) {
 	if sl.tail == fromID {
 		sl.tail = toID
 	}
-	if h := n.height(); h > 1 {
-		sl.owners[h][n.tower>>5] = toID
+	if t := sl.loc[to]; t != 0 {
+		sl.owners[towerHeight(t)][t>>5] = toID
 	}
 }
 
@@ -270,6 +298,7 @@ func (sl *zskiplist) relink(from, to uint32) {
 func (sl *zskiplist) insert(member []byte, score float64) {
 	length := sl.d.Len()
 	e := sl.d.Insert(member, znode{score: score}, nil)
+	sl.loc = append(sl.loc, 0) // the Dict appends: e is the last slot
 	sl.link(uint32(e)+1, length)
 }
 
@@ -277,6 +306,7 @@ func (sl *zskiplist) insert(member []byte, score float64) {
 func (sl *zskiplist) remove(e int) {
 	sl.unlink(uint32(e) + 1)
 	sl.d.DeleteAt(e)
+	sl.trimLoc()
 }
 
 // update changes entry e's score, as zslUpdateScore: in place when the
@@ -285,8 +315,18 @@ func (sl *zskiplist) update(e int, score float64) {
 	id := uint32(e) + 1
 	n := sl.node(id)
 	if (n.back == 0 || sl.node(n.back).score < score) &&
-		(n.l0.fwd == 0 || sl.node(n.l0.fwd).score > score) {
-		n.score = score
+		(n.l0.fwd == 0 || n.l0.score > score) {
+		// In place; the links to the node carry its score too.
+		if h := sl.height(id); h == 1 {
+			sl.lv(n.back, 0).score = score
+		} else {
+			var update [zMaxLevel]uint32
+			sl.path(id, &update)
+			for i := 0; i < h; i++ {
+				sl.lv(update[i], i).score = score
+			}
+		}
+		sl.node(id).score = score
 		return
 	}
 	sl.unlink(id)
@@ -305,8 +345,7 @@ func (sl *zskiplist) rank(id uint32) int {
 			if l.fwd == 0 {
 				break
 			}
-			f := sl.node(l.fwd)
-			if f.score < score || (f.score == score && (l.fwd == id || bytes.Compare(sl.member(l.fwd), member) <= 0)) {
+			if l.score < score || (l.score == score && (l.fwd == id || bytes.Compare(sl.member(l.fwd), member) <= 0)) {
 				rank += int(l.span)
 				x = l.fwd
 				continue
@@ -403,4 +442,5 @@ func (sl *zskiplist) deleteRanks(a, b int) {
 		x = next
 	}
 	sl.d.unpause()
+	sl.trimLoc()
 }
