@@ -186,6 +186,15 @@ func (sl *zskiplist) link(id uint32, length int) {
 		}
 		update[i] = x
 	}
+	sl.splice(id, &update, &rank, length)
+}
+
+// splice links node id (its Dict entry already holds its score) after
+// update[i] at every level of a new random height, given update's 1-based
+// ranks, as the second half of zslInsert. length is the node count
+// without it.
+func (sl *zskiplist) splice(id uint32, update, rank *[zMaxLevel]uint32, length int) {
+	score := sl.node(id).score
 	level := randomLevel()
 	if level > sl.level {
 		for i := sl.level; i < level; i++ {
@@ -206,7 +215,7 @@ func (sl *zskiplist) link(id uint32, length int) {
 	for i := level; i < sl.level; i++ {
 		sl.lv(update[i], i).span++
 	}
-	n = sl.node(id)
+	n := sl.node(id)
 	n.back = update[0]
 	if n.l0.fwd != 0 {
 		sl.node(n.l0.fwd).back = id
@@ -329,9 +338,63 @@ func (sl *zskiplist) update(e int, score float64) {
 		sl.node(id).score = score
 		return
 	}
-	sl.unlink(id)
+	sl.move(id, score)
+}
+
+// move gives node id a new score and position. The two walks it needs,
+// to the node's old place (to unlink it) and to its new one, are
+// independent chains of cache misses, so they run in step, level by
+// level, for the CPU to overlap their loads: a node is a cache miss away
+// from the next, and the walks are most of ZADD's time.
+//
+// The walk to the new place walks the list as it will be without the
+// node: a link to the node counts as the node's own link at that level
+// (their spans summed). Its ranks are counted with the node in place and
+// are one too many past it, which is fixed once both walks are done.
+func (sl *zskiplist) move(id uint32, score float64) {
+	n := sl.node(id)
+	old, member := n.score, sl.member(id)
+	var upOld, upNew, rank [zMaxLevel]uint32
+	xa, xb := uint32(0), uint32(0)
+	var ra, rb uint32
+	for i := sl.level - 1; i >= 0; i-- {
+		doneA, doneB := false, false
+		for !doneA || !doneB {
+			if !doneA {
+				l := sl.lv(xa, i)
+				if l.fwd == 0 || l.fwd == id || !sl.fwdLess(l, old, member) {
+					doneA = true
+				} else {
+					ra += l.span
+					xa = l.fwd
+				}
+			}
+			if !doneB {
+				l := sl.lv(xb, i)
+				fwd, span, fs := l.fwd, l.span, l.score
+				if fwd == id {
+					il := sl.lv(id, i)
+					fwd, span, fs = il.fwd, span+il.span, il.score
+				}
+				if fwd == 0 || !(fs < score || (fs == score && bytes.Compare(sl.member(fwd), member) < 0)) {
+					doneB = true
+				} else {
+					rb += span
+					xb = fwd
+				}
+			}
+		}
+		upOld[i], upNew[i], rank[i] = xa, xb, rb
+	}
+	self := ra + 1 // the node's rank
+	sl.unlinkWith(id, &upOld)
+	for i := range sl.level {
+		if rank[i] > self {
+			rank[i]--
+		}
+	}
 	sl.node(id).score = score
-	sl.link(id, sl.d.Len()-1)
+	sl.splice(id, &upNew, &rank, sl.d.Len()-1)
 }
 
 // rank returns node id's 1-based rank.
