@@ -323,8 +323,10 @@ func (sl *zskiplist) remove(e int) {
 func (sl *zskiplist) update(e int, score float64) {
 	id := uint32(e) + 1
 	n := sl.node(id)
-	if (n.back == 0 || sl.node(n.back).score < score) &&
-		(n.l0.fwd == 0 || n.l0.score > score) {
+	// The next node's score is at hand in the link; the previous node's
+	// costs a load, so it is checked last.
+	if (n.l0.fwd == 0 || n.l0.score > score) &&
+		(n.back == 0 || sl.node(n.back).score < score) {
 		// In place; the links to the node carry its score too.
 		if h := sl.height(id); h == 1 {
 			sl.lv(n.back, 0).score = score
