@@ -269,10 +269,10 @@ func (z *ZSet) Rank(member []byte, reverse bool) (int, bool) {
 // firstIn returns the 0-based rank of the first member that is not
 // before the range and is within it, or -1. below reports "before the
 // range's start", inMax "not after its end".
-func (z *ZSet) firstIn(below, inMax func(m []byte, s float64) bool) int {
+func (z *ZSet) firstIn(below, inMax func(m []byte, s float64) bool, lex bool) int {
 	if z.sl != nil {
 		sl := z.sl
-		id, rank := sl.seekFirst(func(x uint32) bool { return below(sl.member(x), sl.node(x).score) })
+		id, rank := sl.seekFirst(func(x uint32, s float64) bool { return below(sl.memberIf(lex, x), s) })
 		if id == 0 || !inMax(sl.member(id), sl.node(id).score) {
 			return -1
 		}
@@ -318,10 +318,10 @@ func (z *ZSet) lpMayHold(below, inMax func(m []byte, s float64) bool) bool {
 
 // lastIn returns the 0-based rank of the last member not after the range
 // that is also not before it, or -1.
-func (z *ZSet) lastIn(below, inMax func(m []byte, s float64) bool) int {
+func (z *ZSet) lastIn(below, inMax func(m []byte, s float64) bool, lex bool) int {
 	if z.sl != nil {
 		sl := z.sl
-		id, rank := sl.seekLast(func(x uint32) bool { return inMax(sl.member(x), sl.node(x).score) })
+		id, rank := sl.seekLast(func(x uint32, s float64) bool { return inMax(sl.memberIf(lex, x), s) })
 		if id == 0 || below(sl.member(id), sl.node(id).score) {
 			return -1
 		}
@@ -353,19 +353,32 @@ func scoreFns(r ScoreRange) (below, inMax func([]byte, float64) bool) {
 		func(_ []byte, s float64) bool { return r.lteMax(s) }
 }
 
+// scoreRange and lexRange are scoreFns and lexFns for rankSpan, which
+// also needs to know whether the tests read members (a skiplist walk loads
+// a member only for lex ranges; scores are in its links).
+func scoreRange(r ScoreRange) (below, inMax func([]byte, float64) bool, lex bool) {
+	below, inMax = scoreFns(r)
+	return below, inMax, false
+}
+
+func lexRange(r LexRange) (below, inMax func([]byte, float64) bool, lex bool) {
+	below, inMax = lexFns(r)
+	return below, inMax, true
+}
+
 func lexFns(r LexRange) (below, inMax func([]byte, float64) bool) {
 	return func(m []byte, _ float64) bool { return !r.gteMin(m) },
 		func(m []byte, _ float64) bool { return r.lteMax(m) }
 }
 
 // rankSpan returns the 0-based rank interval of the members in a range.
-func (z *ZSet) rankSpan(below, inMax func([]byte, float64) bool) (int, int, bool) {
-	f := z.firstIn(below, inMax)
+func (z *ZSet) rankSpan(below, inMax func([]byte, float64) bool, lex bool) (int, int, bool) {
+	f := z.firstIn(below, inMax, lex)
 	if f < 0 {
 		return 0, 0, false
 	}
 	if z.sl != nil {
-		return f, z.lastIn(below, inMax), true
+		return f, z.lastIn(below, inMax, lex), true
 	}
 	// Counting and removal run forward from the first member while members
 	// are not after the range, as Redis's listpack code does.
@@ -456,7 +469,7 @@ func (z *ZSet) Count(r ScoreRange) int {
 	if r.Empty() {
 		return 0
 	}
-	a, b, ok := z.rankSpan(scoreFns(r))
+	a, b, ok := z.rankSpan(scoreRange(r))
 	if !ok {
 		return 0
 	}
@@ -469,7 +482,7 @@ func (z *ZSet) LexCount(r LexRange) int {
 	if r.Empty() {
 		return 0
 	}
-	a, b, ok := z.rankSpan(lexFns(r))
+	a, b, ok := z.rankSpan(lexRange(r))
 	if !ok {
 		return 0
 	}
@@ -504,7 +517,7 @@ func (z *ZSet) RangeByScore(r ScoreRange, reverse bool, offset, count int, fn fu
 		return
 	}
 	below, inMax := scoreFns(r)
-	z.rangeBy(below, inMax, reverse, offset, count, fn)
+	z.rangeBy(below, inMax, false, reverse, offset, count, fn)
 }
 
 // RangeByLex is RangeByScore for a lex range (ZRANGEBYLEX); meaningful
@@ -514,7 +527,7 @@ func (z *ZSet) RangeByLex(r LexRange, reverse bool, offset, count int, fn func(m
 		return
 	}
 	below, inMax := lexFns(r)
-	z.rangeBy(below, inMax, reverse, offset, count, fn)
+	z.rangeBy(below, inMax, true, reverse, offset, count, fn)
 }
 
 // LexRangeLen returns how many members RangeByLex with the same arguments
@@ -527,18 +540,18 @@ func (z *ZSet) LexRangeLen(r LexRange, reverse bool, offset, count int) int {
 	return n
 }
 
-func (z *ZSet) rangeBy(below, inMax func([]byte, float64) bool, reverse bool, offset, count int, fn func([]byte, float64) bool) {
+func (z *ZSet) rangeBy(below, inMax func([]byte, float64) bool, lex, reverse bool, offset, count int, fn func([]byte, float64) bool) {
 	if offset < 0 || count == 0 {
 		return
 	}
 	var r int
 	if reverse {
-		if r = z.lastIn(below, inMax); r < 0 {
+		if r = z.lastIn(below, inMax, lex); r < 0 {
 			return
 		}
 		r -= offset
 	} else {
-		if r = z.firstIn(below, inMax); r < 0 {
+		if r = z.firstIn(below, inMax, lex); r < 0 {
 			return
 		}
 		r += offset
@@ -572,7 +585,7 @@ func (z *ZSet) RemoveRangeByScore(r ScoreRange) int {
 	if r.Empty() {
 		return 0
 	}
-	a, b, ok := z.rankSpan(scoreFns(r))
+	a, b, ok := z.rankSpan(scoreRange(r))
 	if !ok {
 		return 0
 	}
@@ -586,7 +599,7 @@ func (z *ZSet) RemoveRangeByLex(r LexRange) int {
 	if r.Empty() {
 		return 0
 	}
-	a, b, ok := z.rankSpan(lexFns(r))
+	a, b, ok := z.rankSpan(lexRange(r))
 	if !ok {
 		return 0
 	}

@@ -443,14 +443,24 @@ func (sl *zskiplist) byRank(r int) uint32 {
 	return 0
 }
 
+// memberIf returns node id's member when want, else nil (a score test
+// does not need the load).
+func (sl *zskiplist) memberIf(want bool, id uint32) []byte {
+	if want {
+		return sl.member(id)
+	}
+	return nil
+}
+
 // seekFirst returns the first node for which before is false and its
-// 1-based rank (0 and Len+1 if none).
-func (sl *zskiplist) seekFirst(before func(id uint32) bool) (uint32, int) {
+// 1-based rank (0 and Len+1 if none). before is given the node and its
+// score, from the link.
+func (sl *zskiplist) seekFirst(before func(id uint32, score float64) bool) (uint32, int) {
 	x, rank := uint32(0), 0
 	for i := sl.level - 1; i >= 0; i-- {
 		for {
 			l := sl.lv(x, i)
-			if l.fwd == 0 || !before(l.fwd) {
+			if l.fwd == 0 || !before(l.fwd, l.score) {
 				break
 			}
 			rank += int(l.span)
@@ -461,13 +471,14 @@ func (sl *zskiplist) seekFirst(before func(id uint32) bool) (uint32, int) {
 }
 
 // seekLast returns the last node for which upto is true and its 1-based
-// rank (0, 0 if none).
-func (sl *zskiplist) seekLast(upto func(id uint32) bool) (uint32, int) {
+// rank (0, 0 if none). upto is given the node and its score, from the
+// link.
+func (sl *zskiplist) seekLast(upto func(id uint32, score float64) bool) (uint32, int) {
 	x, rank := uint32(0), 0
 	for i := sl.level - 1; i >= 0; i-- {
 		for {
 			l := sl.lv(x, i)
-			if l.fwd == 0 || !upto(l.fwd) {
+			if l.fwd == 0 || !upto(l.fwd, l.score) {
 				break
 			}
 			rank += int(l.span)
