@@ -76,7 +76,8 @@ type Redis struct {
 	MaxClients  int
 	Timeout     int // idle client timeout, seconds (0 = none)
 	// EventLoops is how many event loops serve Redis clients (Linux);
-	// 0 gives every client a goroutine of its own, -1 one loop per CPU.
+	// 0 gives every client a goroutine of its own, -1 one loop per two
+	// CPUs.
 	EventLoops int
 	// Params are further redis.conf parameters (hash-max-listpack-entries,
 	// slowlog-max-len, ...) applied as CONFIG SET at startup.
@@ -321,7 +322,7 @@ var directives = []Directive{
 		func(c *Config) string { return strconv.Itoa(c.Redis.MaxClients) }},
 	{"timeout", "close Redis clients idle this many seconds (0 = never)", intSetter(func(c *Config) *int { return &c.Redis.Timeout }),
 		func(c *Config) string { return strconv.Itoa(c.Redis.Timeout) }},
-	{"redis-event-loops", "event loops serving Redis clients (-1 = one per CPU, 0 = a goroutine per client)", intSetter(func(c *Config) *int { return &c.Redis.EventLoops }),
+	{"redis-event-loops", "event loops serving Redis clients (-1 = one per two CPUs, 0 = a goroutine per client)", intSetter(func(c *Config) *int { return &c.Redis.EventLoops }),
 		func(c *Config) string { return strconv.Itoa(c.Redis.EventLoops) }},
 	{"amqp", "serve the AMQP 0-9-1 protocol (yes/no)", boolSetter(func(c *Config) *bool { return &c.AMQP.Enabled }),
 		func(c *Config) string { return yesNo(c.AMQP.Enabled) }},
@@ -569,7 +570,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("redis-addr: %w", err))
 		}
 		if c.Redis.EventLoops < -1 {
-			errs = append(errs, errors.New("redis-event-loops: must be -1 (one per CPU), 0 (a goroutine per client) or a number of loops"))
+			errs = append(errs, errors.New("redis-event-loops: must be -1 (one per two CPUs), 0 (a goroutine per client) or a number of loops"))
 		}
 		if c.Redis.MaxClients < 1 {
 			errs = append(errs, errors.New("maxclients: must be at least 1"))

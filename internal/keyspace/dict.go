@@ -3,6 +3,7 @@ package keyspace
 import (
 	"bytes"
 	"math/bits"
+	"sync/atomic"
 )
 
 // dict is one database's keys within one shard: a chained hash table with
@@ -15,6 +16,10 @@ type dict struct {
 	rehashIdx int         // next bucket of tables[0] to move; -1 when not rehashing
 	count     int
 	id        uint8 // physical database id, stored in each entry
+	// hint is a copy of the main table's slice header for Prefetch, which
+	// reads without the lock: the header itself is three words and could
+	// be read torn, the pointer to an immutable copy cannot.
+	hint atomic.Pointer[[]*Entry]
 }
 
 const (
@@ -102,6 +107,7 @@ func (d *dict) expandIfNeeded() {
 	}
 	if d.tables[0] == nil {
 		d.tables[0] = make([]*Entry, dictMinSize)
+		d.publishHint()
 		return
 	}
 	if d.count >= len(d.tables[0]) {
@@ -126,6 +132,12 @@ func (d *dict) maintain(n int) bool {
 		d.shrinkIfNeeded()
 	}
 	return d.rehashing()
+}
+
+// publishHint shows Prefetch the main table (after it is replaced).
+func (d *dict) publishHint() {
+	tab := d.tables[0]
+	d.hint.Store(&tab)
 }
 
 func (d *dict) startRehash(size int) {
@@ -173,6 +185,7 @@ func (d *dict) rehash(n int) bool {
 	if d.rehashIdx >= len(src) {
 		d.tables[0], d.tables[1] = dst, nil
 		d.rehashIdx = -1
+		d.publishHint()
 		return false
 	}
 	return true

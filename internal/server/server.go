@@ -246,11 +246,16 @@ func (s *Server) newPersist() error {
 	return s.redis.ApplyParams(s.cfg.Redis.Params)
 }
 
-// eventLoops resolves a configured loop count: -1 is one per CPU the Go
-// runtime uses.
+// eventLoops resolves a configured loop count: -1 is one for every two
+// CPUs the Go runtime uses (at least one). A loop keeps a CPU busy under
+// load; the other half is left to the rest of Ferry (the broker,
+// persistence, pub/sub writers, the garbage collector's workers) and to
+// clients on the same host. On two CPUs one loop beside redis-benchmark
+// measured level with or above two in every test, with a p99 at P16 about
+// a third of two loops' (docs/benchmarks.md).
 func eventLoops(n int) int {
 	if n < 0 {
-		return runtime.GOMAXPROCS(0)
+		return max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	return n
 }

@@ -191,7 +191,14 @@ func (c *Conn) process() {
 	limit := c.srv.snap.Load().cfg.QueryBufferLimit
 	c.pend.on = true
 	defer c.endBatch()
+	scanned := c.r // input up to here went through prefetchAhead
 	for !c.closing && c.r < c.w {
+		if c.r >= scanned {
+			scanned = c.r + c.prefetchAhead(c.in[c.r:c.w])
+			if scanned == c.r {
+				scanned = c.w // nothing to look ahead at in this batch
+			}
+		}
 		c.parser.Unauthenticated = !c.authed
 		args, n, err := c.parser.Parse(c.in[c.r:c.w])
 		if err == resp.ErrIncomplete {

@@ -1,0 +1,6 @@
+//go:build race
+
+package keyspace
+
+// raceEnabled turns Prefetch off under the race detector (see Prefetch).
+const raceEnabled = true
