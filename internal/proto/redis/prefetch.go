@@ -21,7 +21,9 @@ func (c *Conn) prefetchAhead(in []byte) int {
 		if size == 0 {
 			break
 		}
-		if key != nil {
+		// A pipeline on one key (LPUSH mylist ...) has nothing to overlap:
+		// repeats of the previous key are left out.
+		if key != nil && (n == 0 || string(key) != string(keys[n-1])) {
 			keys[n] = key
 			n++
 		}
