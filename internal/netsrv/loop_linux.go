@@ -168,7 +168,7 @@ func (l *loop) run() {
 				continue
 			}
 			keep := l.serve(lc)
-			if lc.fc.handedOff {
+			if lc.fc.handedOff.Load() {
 				// Ready served the detached connection to its end on this
 				// goroutine; another goroutine runs the loop now.
 				l.srv.finish(lc.c)
@@ -415,8 +415,8 @@ type fdConn struct {
 	loop         *loop
 	laddr, raddr net.Addr
 	// handedOff is set by detach on the goroutine that served the loop,
-	// which reads it once Ready returns.
-	handedOff bool
+	// which reads it once Ready returns; others may read it (Detached).
+	handedOff atomic.Bool
 
 	// mu orders detach and close against Kill and Close from other
 	// goroutines. fd changes only on the owning goroutine (under mu), so the
@@ -561,7 +561,7 @@ func (fc *fdConn) detach() *os.File {
 	fc.file.Store(f)
 	fc.fd = -1
 	gone := fc.gone.Load()
-	fc.handedOff = true
+	fc.handedOff.Store(true)
 	fc.mu.Unlock()
 	if gone {
 		f.SetDeadline(time.Unix(1, 0))
@@ -681,7 +681,14 @@ func (c *Conn) Detach() {
 // serve it to its end before returning false.
 func (c *Conn) Detached() bool {
 	fc, ok := c.Conn.(*fdConn)
-	return ok && fc.handedOff
+	return ok && fc.handedOff.Load()
+}
+
+// OnLoop reports whether an event loop serves the connection now (not
+// detached, not on a goroutine of its own).
+func (c *Conn) OnLoop() bool {
+	fc, ok := c.Conn.(*fdConn)
+	return ok && fc.loop != nil && !fc.handedOff.Load()
 }
 
 // wakeForClose makes a connection's handler notice Server.Close.

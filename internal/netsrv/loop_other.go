@@ -28,6 +28,9 @@ func (c *Conn) ReadNow(p []byte) (int, error) { return c.Conn.Read(p) }
 // Detach does nothing without event loops.
 func (c *Conn) Detach() {}
 
+// OnLoop is false without event loops.
+func (c *Conn) OnLoop() bool { return false }
+
 // Detached is false without event loops.
 func (c *Conn) Detached() bool { return false }
 

@@ -157,11 +157,6 @@ func (c *Conn) Ready() bool {
 	c.gotInput(n)
 	c.process()
 	ok := c.flush() && !c.closing
-	if !c.nc.Detached() && ok && c.srv.snap.Load().cfg.Timeout > 0 {
-		// Idle clients are closed by a read deadline, which needs a
-		// goroutine of the client's own.
-		c.nc.Detach()
-	}
 	if c.nc.Detached() {
 		if ok && c.fill() {
 			c.serve()

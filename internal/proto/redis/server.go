@@ -161,12 +161,16 @@ func (s *Server) cron() {
 	defer close(s.cronDone)
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	tick := 0
 	for {
 		select {
 		case <-s.stopCron:
 			return
 		case now := <-t.C:
 			s.nowMs.Store(now.UnixMilli())
+			if tick++; tick%10 == 0 {
+				s.closeIdleLooped(now.UnixMilli())
+			}
 			s.rates.sample(s.commands.Load(), s.netIn.Load(), s.netOut.Load())
 			s.peakMemory(s.ks.Used())
 		}
@@ -218,6 +222,23 @@ func (s *Server) config() Config { return s.snap.Load().cfg }
 func (s *Server) Reject(c net.Conn) {
 	s.rejected.Add(1)
 	io.WriteString(c, "-ERR max number of clients reached\r\n")
+}
+
+// closeIdleLooped closes the clients served from an event loop that have
+// been idle for timeout seconds, as Redis's client cron does, once a
+// second. A client on a goroutine of its own (blocked, subscribed, or
+// detached for another reason) has a read deadline instead (fill), which
+// spares subscribers as Redis does.
+func (s *Server) closeIdleLooped(nowMs int64) {
+	secs := s.snap.Load().cfg.Timeout
+	if secs <= 0 {
+		return
+	}
+	s.eachClient(func(c *Conn) {
+		if c.nc.OnLoop() && nowMs-c.lastActive.Load() > int64(secs)*1000 {
+			c.nc.Kill()
+		}
+	})
 }
 
 // eachClient calls fn for every connected client.

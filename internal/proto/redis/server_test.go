@@ -535,6 +535,7 @@ func TestSlowSubscriberIsDisconnected(t *testing.T) {
 func TestIdleTimeout(t *testing.T) {
 	ts := startServer(t, Config{Timeout: 1}, keyspace.Config{})
 	c := testutil.Dial(t, ts.addr)
+	silent := testutil.Dial(t, ts.addr) // never sends a command
 	c.Send("PING\r\n")
 	c.Expect("+PONG\r\n")
 	start := time.Now()
@@ -542,4 +543,12 @@ func TestIdleTimeout(t *testing.T) {
 	if d := time.Since(start); d < 900*time.Millisecond {
 		t.Fatalf("closed after %v, before the timeout", d)
 	}
+	silent.ExpectClosed()
+	// A subscriber is not idle, however long it waits.
+	sub := testutil.Dial(t, ts.addr)
+	sub.Send("SUBSCRIBE ch\r\n")
+	sub.Expect("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n")
+	time.Sleep(2500 * time.Millisecond)
+	sub.Send("PING\r\n")
+	sub.Expect("*2\r\n$4\r\npong\r\n$0\r\n\r\n")
 }
