@@ -79,12 +79,18 @@ type scripting struct {
 	// qmu is held only to change the queue.
 	qmu     sync.Mutex
 	running bool // a goroutine is the runner
-	queue   []*scriptJob
-	qhead   int
-	eng     *script.Engine
-	busyMs  atomic.Int64 // busy-reply-threshold
-	client  *Conn        // the script client (scripts run one at a time)
-	host    scriptHost
+	// runner is the connection whose goroutine runs the queue; busy is set
+	// while the running script is past busy-reply-threshold. A goroutine
+	// in submit may be an event loop's: past the threshold every such
+	// connection leaves its loop (see onBusy).
+	runner *Conn
+	busy   bool
+	queue  []*scriptJob
+	qhead  int
+	eng    *script.Engine
+	busyMs atomic.Int64 // busy-reply-threshold
+	client *Conn        // the script client (scripts run one at a time)
+	host   scriptHost
 }
 
 func newScripting(s *Server) *scripting {
@@ -280,11 +286,16 @@ func (c *Conn) runScriptIn(t *keyspace.Txn, args [][]byte, flags script.Flags, r
 	run := &script.Run{Command: args}
 	if c.nc != nil {
 		// Past busy-reply-threshold other clients must get -BUSY and may
-		// send SCRIPT KILL: this client leaves its event loop to them.
-		run.OnBusy = c.nc.Detach
+		// send SCRIPT KILL: no event loop may wait for the script.
+		run.OnBusy = func() { s.scripts.onBusy(c) }
 	}
 	h.run = run
 	body(run, h)
+	if c.nc != nil && run.OnBusy == nil { // it passed the threshold
+		s.scripts.qmu.Lock()
+		s.scripts.busy = false
+		s.scripts.qmu.Unlock()
+	}
 
 	// The caller's database stays as it was whatever the script selected.
 	// Everything the script client and host hold is settled before the
@@ -340,6 +351,9 @@ func (x *scripting) submit(j *scriptJob) {
 	x.qmu.Lock()
 	if x.running {
 		x.queue = append(x.queue, j)
+		if x.busy {
+			j.c.detach() // this goroutine may be a loop's: it waits long
+		}
 		x.qmu.Unlock()
 		<-j.done
 		if !j.lead {
@@ -350,6 +364,7 @@ func (x *scripting) submit(j *scriptJob) {
 		}
 	} else {
 		x.running = true
+		x.runner = j.c
 		x.qmu.Unlock()
 	}
 	// This goroutine is the runner: whatever happens, the role passes on.
@@ -397,7 +412,7 @@ func (x *scripting) next() *scriptJob {
 func (x *scripting) handOver() {
 	x.qmu.Lock()
 	if x.qhead == len(x.queue) {
-		x.running = false
+		x.running, x.runner = false, nil
 		x.qmu.Unlock()
 		return
 	}
@@ -407,9 +422,39 @@ func (x *scripting) handOver() {
 	if x.qhead == len(x.queue) {
 		x.queue, x.qhead = x.queue[:0], 0
 	}
+	x.runner = j.c
 	x.qmu.Unlock()
 	j.lead = true
 	j.done <- struct{}{}
+}
+
+// onBusy runs on the script's goroutine when c's script passes
+// busy-reply-threshold. Every connection whose goroutine waits for the
+// script leaves its event loop, or the loop's other clients could neither
+// get -BUSY nor send SCRIPT KILL: c, the runner (the script's goroutine is
+// its own, and may be a loop's even when c is another connection), and
+// the connections queued behind. The last two wait in submit, touching
+// nothing of their socket, and learn that they were detached (Ready
+// checks Detached) only after the runner signals them: detaching them from
+// here is safe. Connections that queue later detach themselves.
+func (x *scripting) onBusy(c *Conn) {
+	x.qmu.Lock()
+	defer x.qmu.Unlock()
+	x.busy = true
+	c.detach()
+	if x.runner != nil {
+		x.runner.detach()
+	}
+	for _, j := range x.queue[x.qhead:] {
+		j.c.detach()
+	}
+}
+
+// detach moves a connection off its event loop (see onBusy).
+func (c *Conn) detach() {
+	if c.nc != nil {
+		c.nc.Detach()
+	}
 }
 
 // releaseOut gives back a reply buffer that grew for a large reply.
