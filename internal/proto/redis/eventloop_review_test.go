@@ -1,9 +1,6 @@
 package redis
 
 import (
-	"ferry/internal/keyspace"
-	"ferry/internal/netsrv"
-	"ferry/internal/testutil"
 	"io"
 	"os"
 	"runtime"
@@ -11,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ferry/internal/keyspace"
+	"ferry/internal/netsrv"
+	"ferry/internal/testutil"
 )
 
 // spinScript runs for ARGV[1] milliseconds of wall-clock time.
