@@ -47,6 +47,7 @@ type Conn struct {
 	reply   replyMode
 
 	hadDeadline bool // fill set an idle-timeout deadline last time
+	cleaned     bool // cleanup ran
 
 	txn     keyspace.Txn  // storage for the current command's lock
 	execTxn *keyspace.Txn // set while EXEC runs: commands reuse its locks
@@ -145,6 +146,14 @@ func (c *Conn) serve() {
 // the socket buffer detaches the client: this goroutine then serves it
 // as ServeConn would.
 func (c *Conn) Ready() bool {
+	// A panicking command ends the connection (netsrv recovers): its
+	// state goes, as ServeConn's deferred cleanup does.
+	defer func() {
+		if r := recover(); r != nil {
+			c.cleanup()
+			panic(r)
+		}
+	}()
 	c.prepareRead()
 	n, err := c.nc.ReadNow(c.in[c.w:])
 	if err == netsrv.ErrWouldBlock {
@@ -171,6 +180,10 @@ func (c *Conn) Ready() bool {
 
 // cleanup releases what the client holds when it goes away.
 func (c *Conn) cleanup() {
+	if c.cleaned {
+		return // a panic in cleanup itself (Ready)
+	}
+	c.cleaned = true
 	c.unwatchAll()
 	if c.async != nil {
 		c.srv.resetPubSub(c)

@@ -327,3 +327,38 @@ func TestConnectDisconnectLeaksNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestPanickingCommandReleasesClient: a handler that panics ends its
+// connection (netsrv recovers); the client's state goes with it, on event
+// loops as on goroutines of their own: a subscriber leaves its channels.
+func TestPanickingCommandReleasesClient(t *testing.T) {
+	for _, loops := range []int{0, 1} {
+		t.Run("loops="+itoa(loops), func(t *testing.T) {
+			ts := startLoopsN(t, loops)
+			ts.srv.table["echo"].Run = func(c *Conn, args [][]byte) { panic("test panic") }
+			probe := refDial(t, ts.addr)
+			for _, proto := range []string{"2", "3"} {
+				s := refDial(t, ts.addr)
+				s.do("HELLO", proto)
+				if proto == "3" {
+					s.do("SUBSCRIBE", "ch")
+				}
+				s.do("WATCH", "w")
+				if r := s.do("ECHO", "x"); r != "<closed>" {
+					t.Fatalf("RESP%s: ECHO that panics: %q", proto, r)
+				}
+			}
+			deadline := time.Now().Add(3 * time.Second)
+			for {
+				r := probe.do("PUBLISH", "ch", "m")
+				if r == ":0\r\n" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("PUBLISH to the channel of a client that is gone: %q", r)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
