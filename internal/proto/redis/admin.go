@@ -441,7 +441,9 @@ func (s *Server) waitPause(c *Conn, cmd *Command) {
 	for {
 		until := s.pause.until.Load()
 		d := time.Until(time.Unix(0, until))
-		if until == 0 || d <= 0 || (s.pause.onlyWrite.Load() && !cmd.has(flagWrite) && !cmd.has(flagMayReplicate)) {
+		// EXEC of a transaction that writes is a write, as in Redis.
+		write := cmd.has(flagWrite) || cmd.has(flagMayReplicate) || cmd.Name == "exec" && c.multi != nil && c.multi.writes
+		if until == 0 || d <= 0 || (s.pause.onlyWrite.Load() && !write) {
 			return
 		}
 		c.nc.Detach() // waiting takes a goroutine of the client's own

@@ -362,3 +362,33 @@ func TestPanickingCommandReleasesClient(t *testing.T) {
 		})
 	}
 }
+
+// TestPauseWriteHoldsExec: CLIENT PAUSE WRITE holds EXEC of a transaction
+// that writes (Redis pauses it as a write), not one that only reads.
+func TestPauseWriteHoldsExec(t *testing.T) {
+	tests := []struct {
+		name    string
+		queued  []string
+		paused  bool
+		wantRep string
+	}{
+		{"writes", []string{"SET", "pz", "1"}, true, "*1\r\n+OK\r\n"},
+		{"reads", []string{"GET", "nothing"}, false, "*1\r\n$-1\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := startOneLoop(t)
+			admin, c := refDial(t, ts.addr), refDial(t, ts.addr)
+			c.do("MULTI")
+			c.do(tt.queued...)
+			admin.do("CLIENT", "PAUSE", "600", "WRITE")
+			start := time.Now()
+			if r := c.do("EXEC"); r != tt.wantRep {
+				t.Fatalf("EXEC: %q", r)
+			}
+			if took := time.Since(start); tt.paused != (took > 400*time.Millisecond) {
+				t.Fatalf("EXEC took %v, paused = %v", took, tt.paused)
+			}
+		})
+	}
+}
