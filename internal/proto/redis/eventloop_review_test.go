@@ -23,46 +23,57 @@ while true do
 end
 return 1`
 
-// TestBusyScriptRunByLoopRunnerFreesLoop: a script queued by a detached
-// client can be run by a connection that is still on an event loop (the
-// runner of flat combining). When that script passes
-// busy-reply-threshold, the loop it runs on must be given to the other
-// clients, which get -BUSY and may send SCRIPT KILL.
-func TestBusyScriptRunByLoopRunnerFreesLoop(t *testing.T) {
-	ts := startOneLoop(t)
-	admin := refDial(t, ts.addr)
-	if r := admin.do("CONFIG", "SET", "busy-reply-threshold", "300"); r != "+OK\r\n" {
-		t.Fatalf("CONFIG SET: %q", r)
+// TestBusyScriptFreesWaitingLoops: a script queued by a detached client
+// can be run by a connection still on an event loop (the runner of flat
+// combining), and loop clients can queue behind a detached runner's
+// script. Once the script passes busy-reply-threshold no loop may wait
+// for it: other clients on the loop get -BUSY and may send SCRIPT KILL.
+func TestBusyScriptFreesWaitingLoops(t *testing.T) {
+	tests := []struct {
+		name   string
+		bShort int // short scripts b pipelines before its long one
+	}{
+		{"loop runner runs a detached client's script", 0},
+		{"loop client queued behind a detached runner", 1500},
 	}
-	// b leaves the loop for good (a blocking pop detaches it).
-	b := refDial(t, ts.addr)
-	if r := b.do("BLPOP", "nothing", "0.01"); !strings.HasPrefix(r, "*-1") && !strings.HasPrefix(r, "_") {
-		t.Fatalf("BLPOP: %q", r)
-	}
-	// a, on the loop, runs short scripts back to back; b's long one,
-	// sent meanwhile, queues behind a running one, so that a's goroutine
-	// (the loop's) runs it as the flat-combining runner.
-	a := refDial(t, ts.addr)
-	var pipe strings.Builder
-	const n = 3000
-	for i := 0; i < n; i++ {
-		pipe.WriteString(refCommand("EVAL", "return 1", "0"))
-	}
-	go a.nc.Write([]byte(pipe.String()))
-	time.Sleep(2 * time.Millisecond)
-	b.send("EVAL", spinScript, "0", "3000")
-	time.Sleep(600 * time.Millisecond) // b's script is busy by now
-	c := refDial(t, ts.addr)
-	start := time.Now()
-	r := c.replyAfter("PING", 2*time.Second)
-	if !strings.HasPrefix(r, "-BUSY") {
-		t.Fatalf("PING during a busy script: %q after %v (the loop stalled)", r, time.Since(start))
-	}
-	if r := c.replyAfter("SCRIPT", 2*time.Second, "KILL"); r != "+OK\r\n" {
-		t.Fatalf("SCRIPT KILL: %q", r)
-	}
-	if r := b.reply(); !strings.HasPrefix(r, "-ERR") {
-		t.Fatalf("killed script: %q", r)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := startOneLoop(t)
+			admin := refDial(t, ts.addr)
+			if r := admin.do("CONFIG", "SET", "busy-reply-threshold", "300"); r != "+OK\r\n" {
+				t.Fatalf("CONFIG SET: %q", r)
+			}
+			// b leaves the loop for good (a blocking pop detaches it).
+			b := refDial(t, ts.addr)
+			if r := b.do("BLPOP", "nothing", "0.01"); r != "*-1\r\n" {
+				t.Fatalf("BLPOP: %q", r)
+			}
+			// a, on the loop, runs short scripts back to back while b's
+			// long one comes: it queues behind one of a's, or a queues
+			// behind it.
+			short := refCommand("EVAL", "return 1", "0")
+			a := refDial(t, ts.addr)
+			go a.nc.Write([]byte(strings.Repeat(short, 3000)))
+			time.Sleep(2 * time.Millisecond)
+			go b.nc.Write([]byte(strings.Repeat(short, tt.bShort) + refCommand("EVAL", spinScript, "0", "3000")))
+			time.Sleep(900 * time.Millisecond) // b's script is busy by now
+			c := refDial(t, ts.addr)
+			start := time.Now()
+			if r := c.replyAfter("PING", 2*time.Second); !strings.HasPrefix(r, "-BUSY") {
+				t.Fatalf("PING during a busy script: %q after %v (the loop stalled)", r, time.Since(start))
+			}
+			if r := c.replyAfter("SCRIPT", 2*time.Second, "KILL"); r != "+OK\r\n" {
+				t.Fatalf("SCRIPT KILL: %q", r)
+			}
+			for i := 0; i < tt.bShort; i++ {
+				if r := b.reply(); r != ":1\r\n" {
+					t.Fatalf("b's short script %d: %q", i, r)
+				}
+			}
+			if r := b.reply(); !strings.HasPrefix(r, "-ERR") {
+				t.Fatalf("killed script: %q", r)
+			}
+		})
 	}
 }
 
