@@ -426,8 +426,9 @@ type fdConn struct {
 	file   atomic.Pointer[os.File] // set by detach
 	closed bool
 	// gone is set by shutdown (Kill, Server.Close): the loop ends the
-	// connection at its next event.
-	gone atomic.Bool
+	// connection at its next event. noWrite is set by Kill only: Close
+	// stops input but lets the replies of commands already read go out.
+	gone, noWrite atomic.Bool
 }
 
 // readNow reads what is waiting without blocking.
@@ -481,7 +482,7 @@ func (fc *fdConn) Write(p []byte) (int, error) {
 	if f := fc.detachedFile(); f != nil {
 		return f.Write(p)
 	}
-	if fc.gone.Load() {
+	if fc.noWrite.Load() {
 		return 0, syscall.EPIPE
 	}
 	written := 0
@@ -560,18 +561,21 @@ func (fc *fdConn) detach() *os.File {
 	f := os.NewFile(uintptr(fc.fd), "tcp") // non-blocking: joins the poller
 	fc.file.Store(f)
 	fc.fd = -1
-	gone := fc.gone.Load()
+	gone, noWrite := fc.gone.Load(), fc.noWrite.Load()
 	fc.handedOff.Store(true)
 	fc.mu.Unlock()
-	if gone {
+	if noWrite {
 		f.SetDeadline(time.Unix(1, 0))
+	} else if gone {
+		f.SetReadDeadline(time.Unix(1, 0))
 	}
 	go l.run()
 	return f
 }
 
 // shutdown ends the connection from any goroutine: a loop sees end of
-// input at once; a detached connection's reads and writes fail.
+// input at once; a detached connection's reads (and, unless how is
+// SHUT_RD, writes) fail.
 func (fc *fdConn) shutdown(how int) {
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
@@ -584,6 +588,9 @@ func (fc *fdConn) shutdown(how int) {
 		}
 	case !fc.closed:
 		fc.gone.Store(true)
+		if how != syscall.SHUT_RD {
+			fc.noWrite.Store(true)
+		}
 		syscall.Shutdown(fc.fd, how)
 	}
 }

@@ -46,6 +46,9 @@ func (s *echoSession) Ready() bool {
 		switch line {
 		case "panic\n":
 			panic("test panic")
+		case "sleep\n":
+			time.Sleep(300 * time.Millisecond) // a slow command, on the loop
+
 		case "detach\n":
 			s.c.Detach()
 			io.WriteString(s.c, "detached\n")
@@ -333,6 +336,25 @@ func TestLoopManyClients(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// TestLoopCloseLetsRepliesOut: Close ends input, but a command already
+// read still gets its reply out.
+func TestLoopCloseLetsRepliesOut(t *testing.T) {
+	cfg := Config{Name: "test", EventLoops: 1, Addr: "127.0.0.1:0"}
+	s, err := Listen(cfg, lineEcho{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	c := dial(t, s)
+	roundTrip(t, c, "x\n")
+	io.WriteString(c, "sleep\n")
+	time.Sleep(100 * time.Millisecond) // the loop is in the slow command
+	s.Close(2 * time.Second)
+	if got, _ := io.ReadAll(c); string(got) != "sleep\n" {
+		t.Fatalf("reply of the command running at Close: %q", got)
 	}
 }
 
