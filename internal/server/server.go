@@ -301,6 +301,14 @@ func (m multiCounter) Stats() netsrv.Stats {
 	return st
 }
 
+// SetMaxConns sets each listener's connection limit. With several bind
+// addresses the limit holds per address.
+func (m multiCounter) SetMaxConns(n int) {
+	for _, l := range m {
+		l.SetMaxConns(n)
+	}
+}
+
 // Get returns the open connection with the given ID, or nil.
 func (m multiCounter) Get(id uint64) *netsrv.Conn {
 	for _, l := range m {

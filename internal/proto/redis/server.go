@@ -49,6 +49,8 @@ type Listeners interface {
 	Stats() netsrv.Stats
 	Each(func(*netsrv.Conn))
 	Get(id uint64) *netsrv.Conn
+	// SetMaxConns changes the connection limit (maxclients).
+	SetMaxConns(n int)
 }
 
 // Server is the Redis front end. It implements netsrv.Handler.
@@ -200,7 +202,12 @@ func (s *Server) SetPort(port int) {
 }
 
 // SetListeners tells the server where its listeners' connections are.
-func (s *Server) SetListeners(l Listeners) { s.listeners.Store(&l) }
+func (s *Server) SetListeners(l Listeners) {
+	s.listeners.Store(&l)
+	s.cfgMu.Lock()
+	s.publishConfig()
+	s.cfgMu.Unlock()
+}
 
 // configSnapshot is an immutable copy of the settings connections read.
 type configSnapshot struct {
@@ -212,6 +219,9 @@ type configSnapshot struct {
 // it with cfgMu held, after every change.
 func (s *Server) publishConfig() {
 	s.snap.Store(&configSnapshot{cfg: s.cfg, limits: s.limits})
+	if p := s.listeners.Load(); p != nil {
+		(*p).SetMaxConns(s.cfg.MaxClients) // CONFIG SET maxclients
+	}
 }
 
 // config returns a copy of the current configuration. Hot paths read

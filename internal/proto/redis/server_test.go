@@ -412,6 +412,20 @@ func TestMaxClients(t *testing.T) {
 	c1.Expect("+PONG\r\n")
 	c2 := testutil.Dial(t, ts.addr)
 	c2.Expect("-ERR max number of clients reached\r\n")
+	c2.ExpectClosed()
+
+	// CONFIG SET maxclients applies to new connections at once.
+	c1.Send("CONFIG SET maxclients 2\r\n")
+	c1.Expect("+OK\r\n")
+	c3 := testutil.Dial(t, ts.addr)
+	c3.Send("PING\r\n")
+	c3.Expect("+PONG\r\n")
+	c4 := testutil.Dial(t, ts.addr)
+	c4.Expect("-ERR max number of clients reached\r\n")
+	c1.Send("CONFIG SET maxclients 1\r\n")
+	c1.Expect("+OK\r\n")
+	c3.Send("PING\r\n") // connections already in are kept, as Redis
+	c3.Expect("+PONG\r\n")
 }
 
 func TestOOM(t *testing.T) {
