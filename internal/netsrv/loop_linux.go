@@ -342,13 +342,7 @@ func (s *Server) serveLoops(h EventHandler) error {
 			if aerr == syscall.ECONNABORTED || aerr == syscall.EINTR {
 				continue
 			}
-			if backoff == 0 {
-				backoff = 5 * time.Millisecond
-			} else if backoff *= 2; backoff > time.Second {
-				backoff = time.Second
-			}
-			s.log.Warn("accept failed", "listener", s.cfg.Name, "err", aerr, "retry_in", backoff)
-			time.Sleep(backoff)
+			s.acceptFailed(&backoff, aerr)
 			continue
 		}
 		backoff = 0
@@ -361,26 +355,16 @@ func (s *Server) serveLoops(h EventHandler) error {
 		if lsa, err := syscall.Getsockname(nfd); err == nil {
 			fc.laddr = tcpAddr(lsa)
 		}
-		if max := s.maxConns.Load(); max > 0 && s.current.Load() >= max {
-			s.rejected.Add(1)
-			if s.cfg.Reject != nil {
-				s.cfg.Reject(fc) // a short message: it fits the socket buffer
-			}
-			fc.close()
-			continue
-		}
-		c := &Conn{Conn: fc, ID: s.nextID.Add(1), Created: time.Now(), srv: s, done: make(chan struct{})}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			fc.close()
+		// A refused connection is told why with a plain write: the short
+		// message fits the socket buffer (fc has no loop, so nothing
+		// waits).
+		c, closing := s.admit(fc)
+		if closing {
 			return nil
 		}
-		s.conns[c.ID] = c
-		s.wg.Add(1)
-		s.mu.Unlock()
-		s.current.Add(1)
-		s.total.Add(1)
+		if c == nil {
+			continue
+		}
 		l := s.pick()
 		fc.loop = l
 		lc := &loopConn{c: c, fc: fc, sess: h.Open(c)}

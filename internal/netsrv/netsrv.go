@@ -169,41 +169,59 @@ func (s *Server) Serve() error {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			// Out of file descriptors and the like: wait and retry, as
-			// net/http does, instead of spinning or giving up.
-			if backoff == 0 {
-				backoff = 5 * time.Millisecond
-			} else if backoff *= 2; backoff > time.Second {
-				backoff = time.Second
-			}
-			s.log.Warn("accept failed", "listener", s.cfg.Name, "err", err, "retry_in", backoff)
-			time.Sleep(backoff)
+			s.acceptFailed(&backoff, err)
 			continue
 		}
 		backoff = 0
-		if max := s.maxConns.Load(); max > 0 && s.current.Load() >= max {
-			s.rejected.Add(1)
-			if s.cfg.Reject != nil {
-				nc.SetWriteDeadline(time.Now().Add(time.Second))
-				s.cfg.Reject(nc)
-			}
-			nc.Close()
-			continue
-		}
-		c := &Conn{Conn: nc, ID: s.nextID.Add(1), Created: time.Now(), srv: s, done: make(chan struct{})}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			nc.Close()
+		c, closing := s.admit(nc)
+		if closing {
 			return nil
 		}
-		s.conns[c.ID] = c
-		s.wg.Add(1)
-		s.mu.Unlock()
-		s.current.Add(1)
-		s.total.Add(1)
-		go s.serve(c)
+		if c != nil {
+			go s.serve(c)
+		}
 	}
+}
+
+// acceptFailed waits after a failed accept (out of file descriptors and
+// the like) and retries, as net/http does, instead of spinning or giving
+// up: 5 ms, doubling up to a second.
+func (s *Server) acceptFailed(backoff *time.Duration, err error) {
+	if *backoff == 0 {
+		*backoff = 5 * time.Millisecond
+	} else if *backoff *= 2; *backoff > time.Second {
+		*backoff = time.Second
+	}
+	s.log.Warn("accept failed", "listener", s.cfg.Name, "err", err, "retry_in", *backoff)
+	time.Sleep(*backoff)
+}
+
+// admit applies the connection limit to a new connection and registers
+// it. It returns nil for a connection refused at the limit (told why and
+// closed), and closing (with the connection closed) once Close has begun.
+func (s *Server) admit(nc net.Conn) (c *Conn, closing bool) {
+	if max := s.maxConns.Load(); max > 0 && s.current.Load() >= max {
+		s.rejected.Add(1)
+		if s.cfg.Reject != nil {
+			nc.SetWriteDeadline(time.Now().Add(time.Second))
+			s.cfg.Reject(nc)
+		}
+		nc.Close()
+		return nil, false
+	}
+	c = &Conn{Conn: nc, ID: s.nextID.Add(1), Created: time.Now(), srv: s, done: make(chan struct{})}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return nil, true
+	}
+	s.conns[c.ID] = c
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.current.Add(1)
+	s.total.Add(1)
+	return c, false
 }
 
 func (s *Server) serve(c *Conn) {
