@@ -57,6 +57,18 @@ func (t *Txn) warm(keys [][]byte) {
 	if len(keys) < 2 {
 		return
 	}
+	sink := t.ks.warmBatches(keys, func(s *shard) []*Entry {
+		if d := s.dictFor(t.db, false); d != nil && d.count > 0 {
+			return d.tables[0]
+		}
+		return nil
+	})
+	t.warmed = sink // keeps the loads: nothing else reads it
+}
+
+// warmBatches runs touchSlots over keys, 16 at a time. table returns the
+// bucket table a key's lookup in shard s will use (nil or empty: none).
+func (ks *Keyspace) warmBatches(keys [][]byte, table func(s *shard) []*Entry) uint32 {
 	const batch = 16
 	var sink uint32
 	for len(keys) > 0 {
@@ -64,18 +76,17 @@ func (t *Txn) warm(keys [][]byte) {
 		var slots [batch]**Entry
 		m := 0
 		for _, k := range keys[:n] {
-			d := t.ks.shards[t.ks.shardIndex(k)].dictFor(t.db, false)
-			if d == nil || d.count == 0 {
+			tab := table(&ks.shards[ks.shardIndex(k)])
+			if len(tab) == 0 {
 				continue
 			}
-			tab := d.tables[0]
 			slots[m] = &tab[hashKey(k)&uint64(len(tab)-1)]
 			m++
 		}
 		sink += touchSlots(slots[:m])
 		keys = keys[n:]
 	}
-	t.warmed = sink // keeps the loads: nothing else reads it
+	return sink
 }
 
 // touchSlots loads what lookups through the bucket slots read next: each
@@ -446,29 +457,14 @@ func (ks *Keyspace) Prefetch(db int, keys [][]byte) {
 	if raceEnabled || len(keys) < 2 || db < 0 || db >= ks.Databases() {
 		return
 	}
-	const batch = 16
-	var sink uint32
-	for len(keys) > 0 {
-		n := min(len(keys), batch)
-		var slots [batch]**Entry
-		m := 0
-		for _, k := range keys[:n] {
-			s := &ks.shards[ks.shardIndex(k)]
-			d := s.dicts[s.phys[db]]
-			if d == nil {
-				continue
+	sink := ks.warmBatches(keys, func(s *shard) []*Entry {
+		if d := s.dicts[s.phys[db]]; d != nil {
+			if tab := d.hint.Load(); tab != nil {
+				return *tab
 			}
-			tab := d.hint.Load()
-			if tab == nil || len(*tab) == 0 {
-				continue
-			}
-			t := *tab
-			slots[m] = &t[hashKey(k)&uint64(len(t)-1)]
-			m++
 		}
-		sink += touchSlots(slots[:m])
-		keys = keys[n:]
-	}
+		return nil
+	})
 	prefetchSink = sink // keeps the loads (a plain store: nothing waits)
 }
 
